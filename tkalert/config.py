@@ -1,0 +1,172 @@
+"""Settings: the INI file (default /etc/tkalert/tkalert.conf) read into one frozen object.
+
+Everything after the command line reads its settings from here; nothing else opens the config file. The parser
+is strict: an unknown key in a known section is an error that names the key, so a typo never silently falls back
+to a default. Secrets (auth key, SMTP password) can come from files named in the config or from the environment so
+that they never have to appear on a command line.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Mapping
+
+from tkalert.errors import ConfigError
+
+DEFAULT_CONFIG = Path("/etc/tkalert/tkalert.conf")
+DEFAULT_GNUPG_CONFIG = Path("/etc/tkalert/gnupg.conf")
+AUTH_KEY_ENV = "TKALERT_AUTH_KEY"
+CONFIG_ENV = "TKALERT_CONFIG"
+
+MAIN_KEYS = {
+    "enabled", "auth_key", "auth_key_file", "contact_person", "contact_mail", "system_id",
+    "state_dir", "spool_dir", "destinations",
+}
+GNUPG_KEYS = {"home", "vendor_keys", "system_key"}
+
+
+@dataclass(frozen=True)
+class Destination:
+    """One place messages go, from a `[destination NAME]` section; the transport reads its own options."""
+
+    name: str
+    transport: str
+    options: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Settings:
+    path: Path | None = None
+    enabled: bool = True
+    auth_key: str | None = None
+    contact_person: str | None = None
+    contact_mail: str | None = None
+    system_id: str | None = None
+    state_dir: Path = Path("/var/lib/tkalert")
+    spool_dir: Path = Path("/var/spool/tkalert")
+    gnupg_home: Path | None = None
+    vendor_keys: tuple[str, ...] = ()
+    system_key: str | None = None
+    destinations: tuple[Destination, ...] = ()
+    # Sections other steps own ([spool], [storm], ...): they validate their own keys.
+    sections: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+    def section(self, name: str) -> Mapping[str, str]:
+        return self.sections.get(name, MappingProxyType({}))
+
+
+def load_settings(path: str | os.PathLike | None, env: Mapping[str, str] = os.environ) -> Settings:
+    """Read the config; a missing file is an error only when it was named explicitly."""
+    explicit = path is not None or CONFIG_ENV in env
+    cfg_path = Path(path if path is not None else env.get(CONFIG_ENV, DEFAULT_CONFIG))
+    parser = configparser.ConfigParser(interpolation=None, default_section="\0none")
+    try:
+        with open(cfg_path, encoding="utf-8") as fh:
+            parser.read_file(fh)
+    except FileNotFoundError:
+        if explicit:
+            raise ConfigError(f"config file {cfg_path} does not exist (give an existing file with --config)")
+        return _with_env_secrets(Settings(), env)
+    except (OSError, UnicodeDecodeError, configparser.Error) as exc:
+        raise ConfigError(f"cannot read config file {cfg_path}: {_one_line(exc)}") from None
+    return _with_env_secrets(_settings_from(parser, cfg_path), env)
+
+
+def _settings_from(parser: configparser.ConfigParser, cfg_path: Path) -> Settings:
+    main = _known(parser, "tkalert", MAIN_KEYS, cfg_path)
+    gpg = _known(parser, "gnupg", GNUPG_KEYS, cfg_path)
+    base = cfg_path.parent
+    auth_key = main.get("auth_key") or _read_secret(main.get("auth_key_file"), base, "auth_key_file")
+    destinations = _destinations(parser, main.get("destinations"), cfg_path)
+    others = {
+        name: MappingProxyType(dict(parser[name]))
+        for name in parser.sections()
+        if name not in ("tkalert", "gnupg") and not name.startswith("destination ")
+    }
+    return Settings(
+        path=cfg_path,
+        enabled=_boolean(main.get("enabled", "1"), "enabled", cfg_path),
+        auth_key=auth_key,
+        contact_person=main.get("contact_person") or None,
+        contact_mail=main.get("contact_mail") or None,
+        system_id=main.get("system_id") or None,
+        state_dir=_path(main.get("state_dir"), base, Settings.state_dir),
+        spool_dir=_path(main.get("spool_dir"), base, Settings.spool_dir),
+        gnupg_home=_path(gpg.get("home"), base, None),
+        vendor_keys=tuple(_fingerprint(f, cfg_path) for f in gpg.get("vendor_keys", "").replace(",", " ").split()),
+        system_key=_fingerprint(gpg["system_key"], cfg_path) if gpg.get("system_key") else None,
+        destinations=destinations,
+        sections=MappingProxyType(others),
+    )
+
+
+def _known(parser, section: str, keys: set[str], cfg_path: Path) -> dict[str, str]:
+    if not parser.has_section(section):
+        return {}
+    values = dict(parser[section])
+    unknown = sorted(set(values) - keys)
+    if unknown:
+        raise ConfigError(f"{cfg_path}: unknown key {unknown[0]!r} in [{section}] (known: {', '.join(sorted(keys))})")
+    return values
+
+
+def _destinations(parser, order: str | None, cfg_path: Path) -> tuple[Destination, ...]:
+    found = {s.split(None, 1)[1].strip(): s for s in parser.sections() if s.startswith("destination ")}
+    names = order.replace(",", " ").split() if order else list(found)
+    result = []
+    for name in names:
+        if name not in found:
+            raise ConfigError(f"{cfg_path}: destinations names {name!r} but there is no [destination {name}] section")
+        options = dict(parser[found[name]])
+        transport = options.pop("transport", "smtp")
+        result.append(Destination(name, transport, MappingProxyType(options)))
+    return tuple(result)
+
+
+def _with_env_secrets(settings: Settings, env: Mapping[str, str]) -> Settings:
+    from dataclasses import replace
+
+    if env.get(AUTH_KEY_ENV):
+        return replace(settings, auth_key=env[AUTH_KEY_ENV])
+    return settings
+
+
+def _read_secret(name: str | None, base: Path, key: str) -> str | None:
+    if not name:
+        return None
+    path = base / name
+    try:
+        return path.read_text(encoding="utf-8").strip() or None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {key} {path}: {exc.strerror}") from None
+
+
+def _path(value: str | None, base: Path, default):
+    return base / value if value else default
+
+
+def _boolean(value: str, key: str, cfg_path: Path) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("1", "yes", "true", "on"):
+        return True
+    if lowered in ("0", "no", "false", "off"):
+        return False
+    raise ConfigError(f"{cfg_path}: {key} must be 0 or 1, not {value!r}")
+
+
+def _fingerprint(value: str, cfg_path: Path) -> str:
+    fpr = value.replace(" ", "").upper()
+    if len(fpr) != 40 or any(c not in "0123456789ABCDEF" for c in fpr):
+        raise ConfigError(
+            f"{cfg_path}: {value!r} is not a full 40-hex-digit key fingerprint "
+            "(user ids and short key ids are refused: another key could carry the same one)"
+        )
+    return fpr
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())

@@ -1,0 +1,36 @@
+"""The two error tiers every step shares.
+
+Misuse and bad configuration raise one of these at once, with the fix in the message; the CLI's single error
+boundary (tkalert.cli.runtime) turns them into one line and an exit code. Expected outcomes of delivery (server
+down, refused) are not exceptions: they are results recorded as data by the delivery step.
+"""
+
+
+class TkalertError(Exception):
+    """Base class: a failure the user can act on; str() is the one line they see."""
+
+    exit_code = 1
+
+
+class UsageError(TkalertError):
+    """A bad argument or option value (exit 2, like click's own usage errors)."""
+
+    exit_code = 2
+
+
+class ConfigError(TkalertError):
+    """The configuration file or a file it names is missing, unreadable or wrong."""
+
+    exit_code = 78  # EX_CONFIG
+
+
+class SealError(TkalertError):
+    """GnuPG could not sign or encrypt: missing/expired key, unsafe home, gpg failure."""
+
+    exit_code = 1
+
+
+class DeliveryError(TkalertError):
+    """The message could not be handed to any destination."""
+
+    exit_code = 1

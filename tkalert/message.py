@@ -1,0 +1,25 @@
+"""The sealed message: what seal hands to spool, and spool to deliver.
+
+It carries the armored OpenPGP payload plus the few plaintext facts the sending side needs to account for it
+(message id, type, host, service, state). Those facts never leave the machine in clear: transports put only the
+message id in a header.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SealedMessage:
+    message_id: str  # UUID, also in the document: a receiver deduplicates on it
+    kind: str  # heartbeat | alert | test | report
+    system_id: str
+    sequence: int
+    created: str  # ISO-8601 UTC, as in the document
+    payload: bytes  # ASCII-armored OpenPGP message (or the plain document with --disable-gpg-encryption)
+    plaintext: bytes  # the XML document that was sealed, kept locally for `tkalert show`
+    encrypted: bool = True
+    host: str | None = None
+    service: str | None = None
+    state: str | None = None
