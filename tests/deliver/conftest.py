@@ -16,6 +16,7 @@ import json
 import socket
 import ssl
 import threading
+import warnings
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -130,7 +131,9 @@ def smtp_server(certificate):
             kwargs.update(ssl_context=cert.server_context(), auth_require_tls=False)
         if auth:
             kwargs.update(authenticator=handler.check_password, auth_required=True)
-        controller = _FreePortController(handler, hostname="127.0.0.1", port=0, **kwargs)
+        with warnings.catch_warnings():  # "AUTH without requiring TLS": SMTPS is TLS from the first byte
+            warnings.simplefilter("ignore", UserWarning)
+            controller = _FreePortController(handler, hostname="127.0.0.1", port=0, **kwargs)
         controller.start()
         started.append(controller)
         handler.port = controller.port
@@ -167,7 +170,7 @@ class _Server(ThreadingHTTPServer):
 def _serve(handler_class, context: ssl.SSLContext) -> _Server:
     server = _Server(("127.0.0.1", 0), handler_class)
     server.socket = context.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
     return server
 
 
@@ -292,11 +295,11 @@ def sealed():
     """An alert about db1.customer.example, sealed; `sealed(2)` is the next one in the sequence."""
 
     def make(number: int = 1, **changes) -> SealedMessage:
-        values = dict(
-            message_id=f"0b5e8f2a-0000-4000-8000-{number:012d}", kind="alert", system_id="sys-42",
-            sequence=number, created="2024-05-01T12:00:00Z", payload=ARMOR, plaintext=b"<alert/>",
-            encrypted=True, host="db1.customer.example", service="RAID", state="CRITICAL",
-        )
+        values = {
+            "message_id": f"0b5e8f2a-0000-4000-8000-{number:012d}", "kind": "alert", "system_id": "sys-42",
+            "sequence": number, "created": "2024-05-01T12:00:00Z", "payload": ARMOR, "plaintext": b"<alert/>",
+            "encrypted": True, "host": "db1.customer.example", "service": "RAID", "state": "CRITICAL",
+        }
         return SealedMessage(**{**values, **changes})
 
     return make

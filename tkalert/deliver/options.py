@@ -8,8 +8,8 @@ config file), so transports only ever see checked values.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from tkalert.config import Destination, Settings
 from tkalert.errors import ConfigError

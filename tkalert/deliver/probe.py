@@ -8,8 +8,8 @@ It never sends a message. Like KBR's test protocol, each line names one stage so
 from __future__ import annotations
 
 import smtplib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable
 
 from tkalert.deliver.failure import TransportFailure, classify
 

@@ -26,11 +26,12 @@ from __future__ import annotations
 
 import smtplib
 import socket
+from typing import ClassVar
 
 from tkalert.config import Destination, Settings
 from tkalert.deliver.failure import classify
 from tkalert.deliver.mail import FORMATS, compose
-from tkalert.deliver.options import REQUIRED, DestinationOptions
+from tkalert.deliver.options import DestinationOptions
 from tkalert.deliver.outcome import Outcome
 from tkalert.deliver.probe import EXPECTED, Step, run_steps
 from tkalert.deliver.tls import TlsPolicy
@@ -44,7 +45,7 @@ MAIL_OPTIONS = {"mail_from": None, "mail_to": None, "format": "pgpmime", "timeou
 
 
 class SmtpTransport:
-    KNOWN = {
+    KNOWN: ClassVar[dict[str, str | None]] = {
         "host": "localhost", "port": None, "security": "none", "username": None, "password_file": None,
         "auth": "auto", **TLS_OPTIONS, **MAIL_OPTIONS,
     }

@@ -51,7 +51,7 @@ class TlsPolicy:
     pins: tuple[str, ...] = ()
 
     @classmethod
-    def from_options(cls, options: DestinationOptions) -> "TlsPolicy":
+    def from_options(cls, options: DestinationOptions) -> TlsPolicy:
         try:
             pins = parse_pins(options.text("pin_sha256"))
         except ValueError as exc:
