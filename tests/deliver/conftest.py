@@ -16,7 +16,6 @@ import json
 import socket
 import ssl
 import threading
-import warnings
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -130,10 +129,9 @@ def smtp_server(certificate):
             # aiosmtpd only counts STARTTLS as TLS for auth_require_tls; with SMTPS the whole session is TLS.
             kwargs.update(ssl_context=cert.server_context(), auth_require_tls=False)
         if auth:
-            kwargs.update(authenticator=handler.check_password, auth_required=True)
-        with warnings.catch_warnings():  # "AUTH without requiring TLS": SMTPS is TLS from the first byte
-            warnings.simplefilter("ignore", UserWarning)
-            controller = _FreePortController(handler, hostname="127.0.0.1", port=0, **kwargs)
+            # auth_required with auth_require_tls=False (SMTPS) makes aiosmtpd warn on every connection.
+            kwargs.update(authenticator=handler.check_password, auth_required=security != "smtps")
+        controller = _FreePortController(handler, hostname="127.0.0.1", port=0, **kwargs)
         controller.start()
         started.append(controller)
         handler.port = controller.port

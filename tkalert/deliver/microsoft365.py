@@ -84,7 +84,7 @@ class Microsoft365Transport(SmtpTransport):
             app = msal.ConfidentialClientApplication(
                 self.client_id, client_credential=self.client_secret, authority=self.authority,
                 instance_discovery=False,  # the authority is ours to name; no detour to login.microsoftonline.com
-                verify=str(self.token_ca_file) if self.token_ca_file else True, timeout=self.timeout,
+                http_client=_session(requests, self.token_ca_file, self.timeout),
             )
             return app.acquire_token_for_client(scopes=[self.scope])
         except requests.exceptions.SSLError as exc:
@@ -101,6 +101,20 @@ class Microsoft365Transport(SmtpTransport):
         # On failure the server sends a 334 JSON challenge; the empty answer makes it finish with 535.
         client.auth("XOAUTH2", lambda challenge=None: secret if challenge is None else "")
         return f"logged in as {self.username} with AUTH XOAUTH2"
+
+
+def _session(requests, ca_file, timeout: float):
+    """A requests session for msal; an explicit token_ca_file must win over REQUESTS_CA_BUNDLE, which a plain
+    session's `verify` does not (psf/requests#3829), so it is passed on every request."""
+
+    class Session(requests.Session):
+        def request(self, *args, **kwargs):
+            kwargs.setdefault("timeout", timeout)
+            if ca_file:
+                kwargs["verify"] = str(ca_file)
+            return super().request(*args, **kwargs)
+
+    return Session()
 
 
 def _short(exc: Exception) -> str:

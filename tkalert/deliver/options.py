@@ -34,9 +34,10 @@ class DestinationOptions:
 
     def text(self, key: str) -> str | None:
         value = self.values.get(key)
+        value = value.strip() if isinstance(value, str) and value.strip() else None
         if value is None and self.known.get(key) is REQUIRED:
             raise ConfigError(f"{self.where}: {key} is not set (add `{key} = ...` to the section)")
-        return value.strip() if isinstance(value, str) and value.strip() else None
+        return value
 
     def integer(self, key: str) -> int:
         value = self.text(key)
