@@ -159,6 +159,26 @@ def silent_port():
         yield sock.getsockname()[1]
 
 
+@pytest.fixture
+def hangup_port():
+    """Accepts each connection and closes it at once, like a server that dies mid-handshake."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(8)
+
+        def hang_up():
+            while True:
+                try:
+                    conn, _ = sock.accept()
+                except OSError:
+                    return
+                conn.close()
+
+        threading.Thread(target=hang_up, daemon=True).start()
+        yield sock.getsockname()[1]
+        sock.shutdown(socket.SHUT_RDWR)
+
+
 # ---- HTTPS --------------------------------------------------------------------------------------------------
 
 class _Server(ThreadingHTTPServer):

@@ -64,3 +64,8 @@ def test_probe_runs_nothing(settings_with, fake_sendmail):
     [step] = transport(settings_with, fake_sendmail).probe()
     assert step.ok
     assert not list(fake_sendmail.parent.glob("mail-*"))
+
+
+def test_mail_goes_to_the_program_with_local_line_ends(settings_with, sealed, fake_sendmail):
+    transport(settings_with, fake_sendmail).deliver([sealed()])
+    assert b"\r\n" not in (fake_sendmail.parent / "mail-0").read_bytes()

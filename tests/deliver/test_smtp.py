@@ -95,6 +95,12 @@ def test_refused_port_is_temporary(refused_port, settings_with, sealed):
     assert outcome.error == f"127.0.0.1:{refused_port}: connection refused"
 
 
+@pytest.mark.parametrize("security", ["smtps", "none"])
+def test_connection_dropped_during_handshake_or_greeting_is_temporary(hangup_port, settings_with, sealed, security):
+    [outcome] = deliver(settings_with(smtp(hangup_port, security=security, verify="no")), [sealed()])
+    assert (outcome.delivered, outcome.permanent) == (False, False), outcome.error
+
+
 @pytest.mark.parametrize("reply, permanent", [("451 4.3.0 mailbox busy, try later", False),
                                               ("550 5.1.1 no such mailbox", True)])
 def test_server_reply_decides_temporary_or_permanent(smtp_server, settings_with, sealed, reply, permanent):

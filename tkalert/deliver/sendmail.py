@@ -65,7 +65,8 @@ class SendmailTransport:
         return [Step("command", True, f"{program} is executable; the local MTA takes it from there")]
 
     def _send_one(self, message: SealedMessage) -> Outcome:
-        mail = compose(message, self.mail_from, self.mail_to, self.format).as_bytes()
+        mail = compose(message, self.mail_from, self.mail_to, self.format)
+        mail = mail.as_bytes(policy=mail.policy.clone(linesep="\n"))  # sendmail reads local line ends
         argv = [*self.command, "-i", "-f", self.mail_from, "--", self.mail_to]
         try:
             done = subprocess.run(argv, input=mail, capture_output=True, timeout=self.timeout, check=False)
