@@ -36,7 +36,11 @@ def seal_document(document: bytes, home: Path, vendor_keys: tuple[str, ...], sys
             "of the config, or use --disable-gpg-encryption for a test"
         )
     gpg = open_keyring(home)
-    result = gpg.encrypt(document, list(vendor_keys), sign=system_key or None, always_trust=True, armor=True)
+    # --local-user FPR! signs with exactly that key; python-gnupg's sign=FPR passes --default-key, which gpg
+    # silently replaces by another secret key when FPR has none.
+    signer = ["--local-user", f"{system_key}!"] if system_key else []
+    result = gpg.encrypt(document, list(vendor_keys), sign=bool(system_key), always_trust=True, armor=True,
+                         extra_args=signer)
     if result.ok and result.data:
         return bytes(result.data)
     raise SealError(_explain(gpg, home, vendor_keys, system_key, result))
