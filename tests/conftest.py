@@ -49,7 +49,7 @@ def export(home: Path, fingerprint: str) -> bytes:
 
 
 def kill_agent(home: Path) -> None:
-    subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], capture_output=True)
+    subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], capture_output=True, check=False)
 
 
 @dataclass
@@ -184,4 +184,4 @@ def run_tkalert(*args: str, env: dict | None = None, input: bytes | None = None,
     """Run the real command in a child process, as a monitoring daemon would."""
     full_env = dict(os.environ if env is None else env)
     return subprocess.run([sys.executable, "-m", "tkalert", *args], capture_output=True, env=full_env,
-                          input=input, timeout=timeout)
+                          input=input, timeout=timeout, check=False)

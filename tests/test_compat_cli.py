@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from conftest import run_tkalert
 from tkalert.build.schema import parse_valid

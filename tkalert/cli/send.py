@@ -49,7 +49,8 @@ def _opt(*names, **kwargs):
 @_opt("--component-serial", help="Serial number of the failing component.")
 @_opt("--component-name", help="Name of the failing component.")
 @_opt("--notification-type", metavar="TYPE", help="PROBLEM, RECOVERY, ACKNOWLEDGEMENT, CUSTOM, FLAPPING*, DOWNTIME*.")
-@_opt("--dump-xml", "--dump", "dump", metavar="FILE", help="Write the plaintext document to FILE ('-': stdout); send nothing.")
+@_opt("--dump-xml", "--dump", "dump", metavar="FILE",
+      help="Write the plaintext document to FILE ('-': stdout); send nothing.")
 @click.option("--verbose", is_flag=True, help="Log every step with a timestamp on stderr.")
 @click.option("--disable-gpg-encryption", is_flag=True, help="Send the document unencrypted and unsigned (tests only).")
 @_opt("--enabled", metavar="0|1", help="0: print 'tkalert not enabled, exit.' and exit 0.")
