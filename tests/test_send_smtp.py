@@ -96,3 +96,13 @@ def test_auth_key_from_file_and_environment_never_argv(tmp_path, keys, smtp_sink
     assert run_tkalert("--type=heartbeat").returncode == 0
     keys_seen = [vendor_reads(keys, m)[0].findtext("authkey") for m in smtp_sink.mails()]
     assert keys_seen == ["KEY-FROM-FILE", "KEY-FROM-ENV"]
+
+
+def test_gnupg_config_names_the_home_as_in_15(tmp_path, keys, smtp_sink, monkeypatch):
+    cfg = write_config(tmp_path / "c.conf", keys, smtp_sink.port, tmp_path / "state")
+    cfg.write_text(cfg.read_text().replace(f"home = {keys.sender_home}\n", ""))
+    monkeypatch.setenv("TKALERT_CONFIG", str(cfg))
+    done = run_tkalert("--type=heartbeat", f"--gnupg-config={keys.sender_home / 'gnupg.conf'}", "--verbose")
+    assert done.returncode == 0, done.stderr
+    assert f"setting --gnupg-config={keys.sender_home / 'gnupg.conf'}" in done.stderr.decode()
+    assert keys.decrypt(smtp_sink.mails()[0].get_content().encode())[1] == keys.system
