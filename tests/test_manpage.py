@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from tkalert.cli import SUBCOMMANDS
-from tkalert.cli.send import command
+from tkalert.cli.send import click_command
 
 MAN = Path(__file__).resolve().parent.parent / "man" / "tkalert.1"
 
@@ -22,7 +22,7 @@ def documented_options() -> set[str]:
 
 
 def test_every_cli_option_is_documented_and_nothing_else():
-    names = {name for param in command.params for name in param.opts + param.secondary_opts}
+    names = {name for param in click_command().params for name in param.opts + param.secondary_opts}
     names |= {"-h", "--help"}
     assert documented_options() == names
 
