@@ -1,0 +1,186 @@
+"""`tkalert [options]`: the TKalert 1.5 command line, option for option, plus tkalert's additions.
+
+It turns argv into an `Event` and `SendOptions`, runs `tkalert.send`, and shows the outcome: one line and an exit
+code, or in `--check` mode a Nagios plugin line. It is the notification hook: it imports the send path only.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from functools import lru_cache
+
+from tkalert import __version__
+from tkalert.cli.options import OPTIONS, fast_parse
+from tkalert.cli.runtime import EX_TEMPFAIL, fail, one_line, plugin_line, setup_logging
+from tkalert.errors import TkalertError
+
+log = logging.getLogger("tkalert")
+EVENT_OPTIONS = (
+    "auth_key", "contact_person", "contact_mail", "date", "host", "ip", "host_status", "os", "serial", "service",
+    "service_status", "output", "perf", "duration", "component_serial", "component_name", "notification_type",
+)
+
+
+@lru_cache(maxsize=1)
+def click_command():
+    """The click command for the same options: --help, --version, error messages, unusual argv."""
+    import click
+
+    def command(**params):
+        return params
+
+    for option in reversed(OPTIONS):
+        if option.metavar is None:
+            command = click.option(*option.names, option.dest, is_flag=True, help=option.help)(command)
+        else:
+            command = click.option(*option.names, option.dest, default=None, metavar=option.metavar,
+                                   envvar=option.envvar, help=option.help)(command)
+    command = click.version_option(__version__, "--version", prog_name="tkalert",
+                                   message="%(prog)s %(version)s")(command)
+    command.__doc__ = "Send a signed, encrypted heartbeat or alert to the vendor (drop-in for TKalert 1.5)."
+    return click.command(name="tkalert", context_settings={"help_option_names": ["-h", "--help"]})(command)
+
+
+def parse(args: list[str]) -> dict | None:
+    """Parse argv; None when click already answered (--help, --version)."""
+    import click
+
+    try:
+        result = click_command().main(args=args, prog_name="tkalert", standalone_mode=False)
+    except click.exceptions.Exit:
+        return None
+    return result if isinstance(result, dict) else None
+
+
+def run_send(args: list[str]) -> int:
+    started = time.perf_counter()
+    check = "--check" in args
+    verbose = "--verbose" in args
+    params = fast_parse(args)
+    if params is None:
+        import click
+
+        try:
+            params = parse(args)
+        except click.UsageError as exc:
+            return _usage(exc, check)
+        except click.Abort:
+            return fail("interrupted", 130)
+    if params is None:
+        return 0
+    setup_logging(params["verbose"])
+    log.debug("Starting up")
+    try:
+        return _run(params, started)
+    except TkalertError as exc:
+        if check:
+            state = "UNKNOWN" if exc.exit_code == 2 else "CRITICAL"
+            return plugin_line(state, f"could not send {params['kind'] or 'heartbeat'}: {exc}", started)
+        return fail(str(exc), exc.exit_code)
+    except KeyboardInterrupt:
+        return fail("interrupted", 130)
+    except Exception as exc:  # the boundary: a bug still gets one line and a failing code
+        if check:
+            return plugin_line("UNKNOWN", f"internal error: {type(exc).__name__}: {exc}", started)
+        return fail(f"internal error: {type(exc).__name__}: {exc} (run with --verbose for details)", 1, verbose)
+
+
+def _usage(exc, check: bool) -> int:
+    name = f"'{exc.param.opts[0]}'" if getattr(exc, "param", None) is not None and exc.param.opts else ""
+    message = one_line(exc.format_message())
+    if name and name not in message:
+        message = f"{name}: {message}"
+    if check:
+        return plugin_line("UNKNOWN", f"usage error: {message}")
+    return fail(f"usage error: {message} (see 'tkalert --help')", 2)
+
+
+def _run(params: dict, started: float) -> int:
+    from tkalert.build.event import Event, absent_to_none
+    from tkalert.config import load_settings
+
+    if absent_to_none(params["enabled"]) is not None and _disabled(params["enabled"]):
+        print("tkalert not enabled, exit.")
+        return 0
+    settings = load_settings(params["config"])
+    if not settings.enabled:
+        print("tkalert not enabled, exit.")
+        return 0
+    event = Event(kind=(params["kind"] or "heartbeat").strip().lower(), **{k: params[k] for k in EVENT_OPTIONS})
+    if params["dump"] is not None:
+        return _dump(event, settings, params["dump"])
+    return _send(event, settings, params, started)
+
+
+def _disabled(value: str) -> bool:
+    from tkalert.errors import UsageError
+
+    word = value.strip().lower()
+    if word in ("0", "no", "false", "off"):
+        return True
+    if word in ("1", "yes", "true", "on"):
+        return False
+    raise UsageError(f"--enabled must be 0 or 1, not {value!r}")
+
+
+def _dump(event, settings, target: str) -> int:
+    from tkalert.build.schema import parse_valid
+    from tkalert.send import complete_event, render
+
+    document, _ = render(complete_event(event, settings), settings)
+    parse_valid(document)
+    log.debug("Dump xml to file (%s)", target)
+    if target == "-":
+        sys.stdout.buffer.write(document)
+        sys.stdout.flush()
+        return 0
+    try:
+        with open(target, "wb") as fh:
+            fh.write(document)
+    except OSError as exc:
+        return fail(f"cannot write --dump-xml file {target}: {exc.strerror}", 73)  # EX_CANTCREAT
+    return 0
+
+
+def _send(event, settings, params: dict, started: float) -> int:
+    from tkalert.seal.gnupghome import resolve_home
+    from tkalert.send import SendOptions, send_event
+
+    log.debug("Testing gnupg environment")
+    if params["gnupg_config"]:
+        log.debug("setting --gnupg-config=%s", params["gnupg_config"])
+    options = SendOptions(
+        gnupg_home=resolve_home(settings.gnupg_home, params["gnupg_config"]),
+        encrypt=not params["disable_gpg_encryption"],
+        override_to=params["override_target_mail"] or None,
+    )
+    result = send_event(event, settings, options)
+    for warning in result.warnings:
+        log.warning("%s", warning)
+    if params["check"]:
+        return _check_line(result, started)
+    return _exit_code(result)
+
+
+def _check_line(result, started: float) -> int:
+    if result.state == "sent" and not result.warnings:
+        return plugin_line("OK", f"sent {result.kind}", started)
+    if result.state == "sent":
+        return plugin_line("WARNING", f"sent {result.kind}: {'; '.join(result.warnings)}", started)
+    if result.state == "queued":
+        return plugin_line("WARNING", f"queued {result.kind} for retry: {result.reason}", started)
+    if result.state == "skipped":
+        return plugin_line("OK", f"skipped {result.kind}: {result.reason}", started)
+    return plugin_line("CRITICAL", f"could not send {result.kind}: {result.reason}", started)
+
+
+def _exit_code(result) -> int:
+    for warning in result.warnings:
+        print(f"tkalert: warning: {one_line(warning)}", file=sys.stderr)
+    if result.state in ("sent", "queued", "skipped"):
+        if result.state != "sent":
+            print(f"tkalert: {result.state}: {one_line(result.reason or '')}", file=sys.stderr)
+        return 0
+    return fail(f"could not send {result.kind}: {result.reason}", EX_TEMPFAIL if result.temporary else 1)
