@@ -61,3 +61,12 @@ def test_headers_carry_the_message_id_and_nothing_personal(sealed):
 def test_lines_end_in_crlf_for_smtp(sealed):
     raw, _ = parsed(sealed())
     assert b"\n" not in raw.replace(b"\r\n", b"")
+
+
+def test_payload_of_reads_every_body_back(sealed):
+    from tkalert.deliver.mail import payload_of
+
+    for message, format in [(sealed(), "pgpmime"), (sealed(), "inline"),
+                            (sealed(encrypted=False, payload=b"<heartbeat/>"), "pgpmime")]:
+        _, mail = parsed(message, format)
+        assert unix(payload_of(mail)) == message.payload

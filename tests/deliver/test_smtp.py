@@ -92,7 +92,7 @@ def test_starttls_not_offered_is_permanent(smtp_server, settings_with, sealed):
 def test_refused_port_is_temporary(refused_port, settings_with, sealed):
     [outcome] = deliver(settings_with(smtp(refused_port)), [sealed()])
     assert (outcome.delivered, outcome.permanent) == (False, False)
-    assert outcome.error == f"127.0.0.1:{refused_port}: connection refused"
+    assert outcome.error == f"cannot connect to 127.0.0.1:{refused_port}: connection refused"
 
 
 @pytest.mark.parametrize("security", ["smtps", "none"])

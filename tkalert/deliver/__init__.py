@@ -42,7 +42,9 @@ def open_transport(destination: Destination, settings: Settings):
     return getattr(module, class_name)(destination, settings)
 
 
-def deliver_batch(messages: Sequence[SealedMessage], settings: Settings, override_to: str | None = None) -> list[Outcome]:
+def deliver_batch(
+    messages: Sequence[SealedMessage], settings: Settings, override_to: str | None = None
+) -> list[Outcome]:
     """Try each destination in order; a message goes to the next one only when the previous failed."""
     transports = _transports(settings, override_to)
     pending = list(messages)
@@ -53,7 +55,7 @@ def deliver_batch(messages: Sequence[SealedMessage], settings: Settings, overrid
         outcomes = transport.deliver(pending)
         for outcome in outcomes:
             tried[outcome.message_id].append(outcome)
-        pending = [m for m, o in zip(pending, outcomes) if not o.delivered]
+        pending = [m for m, o in zip(pending, outcomes, strict=True) if not o.delivered]
     return [_final(tried[m.message_id]) for m in messages]
 
 

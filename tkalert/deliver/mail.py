@@ -18,7 +18,7 @@ from email.utils import formatdate
 from tkalert.message import SealedMessage
 
 FORMATS = ("pgpmime", "inline")
-SUBJECTS = {"heartbeat": "tkalert heartbeat", "alert": "tkalert alert", "test": "tkalert test", "report": "tkalert report"}
+SUBJECTS = {kind: f"tkalert {kind}" for kind in ("heartbeat", "alert", "test", "report")}
 ID_HEADER = "X-Tkalert-Message-Id"
 
 
@@ -31,6 +31,18 @@ def compose(message: SealedMessage, mail_from: str, mail_to: str, format: str = 
     else:
         _pgp_mime(mail, _armor(message))
     return mail
+
+
+def payload_of(mail: EmailMessage) -> bytes:
+    """The sealed payload back out of a mail in any of the three bodies (for a receiver, the demo, tests)."""
+    if mail.get_content_type() == "multipart/encrypted":
+        parts = [p for p in mail.iter_parts() if p.get_content_type() == "application/octet-stream"]
+        if len(parts) != 1:
+            raise ValueError("multipart/encrypted without exactly one application/octet-stream part (RFC 3156)")
+        content = parts[0].get_content()
+    else:
+        content = mail.get_content()
+    return content.encode("utf-8") if isinstance(content, str) else content
 
 
 def _headers(message: SealedMessage, mail_from: str, mail_to: str) -> EmailMessage:

@@ -83,12 +83,12 @@ class SmtpTransport:
     def deliver(self, messages: list[SealedMessage]) -> list[Outcome]:
         if not self.mail_to:
             raise ConfigError(f"[destination {self.name}]: mail_to is not set (or give --override-target-mail)")
-        try:
-            for _, stage in self.stages():
+        for name, stage in self.stages():
+            try:
                 stage()
-        except EXPECTED as exc:
-            self._close()
-            return [self._failed(message, exc) for message in messages]
+            except EXPECTED as exc:
+                self._close()
+                return [self._failed(message, exc, name) for message in messages]
         try:
             return [self._send_one(message) for message in messages]
         finally:
@@ -117,8 +117,8 @@ class SmtpTransport:
         return self.tls.describe(self.tls.check(self._sock))
 
     def _greet(self) -> str:
-        sock, self._sock = self._sock, None
-        self._client = _Client(sock, self.host, self.port, self.timeout)  # raises SMTPConnectError unless 220
+        self._client = _Client(self._sock, self.host, self.port, self.timeout)  # SMTPConnectError unless 220
+        self._sock = None  # the client owns it now
         self._client.ehlo_or_helo_if_needed()
         code, banner = self._client.greeting
         return f"{code} {banner.decode('utf-8', 'replace')}"
@@ -139,7 +139,8 @@ class SmtpTransport:
             return f"logged in as {self.username}"
         offered = client.esmtp_features.get("auth", "").upper().split()
         if self.auth.upper() not in offered:
-            raise smtplib.SMTPNotSupportedError(f"AUTH {self.auth.upper()} not offered (offered: {' '.join(offered) or 'none'})")
+            offer = " ".join(offered) or "none"
+            raise smtplib.SMTPNotSupportedError(f"AUTH {self.auth.upper()} not offered (offered: {offer})")
         client.user, client.password = self.username, self.password
         client.auth(self.auth, getattr(client, f"auth_{self.auth}"))
         return f"logged in as {self.username} with AUTH {self.auth.upper()}"
@@ -152,9 +153,14 @@ class SmtpTransport:
             return self._failed(message, exc)
         return Outcome.sent(message.message_id, self.name)
 
-    def _failed(self, message: SealedMessage, exc: BaseException) -> Outcome:
+    def _failed(self, message: SealedMessage, exc: BaseException, stage: str | None = None) -> Outcome:
         failure = classify(exc)
-        text = f"{self.host}:{self.port}: {failure.reason}"
+        where = f"{self.host}:{self.port}"
+        if stage == "connect":
+            where = f"cannot connect to {where}"
+        elif stage:
+            where = f"{where}: {stage}"
+        text = f"{where}: {failure.reason}"
         return Outcome.failed(message.message_id, self.name, text, permanent=failure.permanent)
 
     def _close(self) -> None:
