@@ -72,7 +72,8 @@ class HttpsTransport:
         try:
             connection.connect()
         except EXPECTED as exc:
-            return [self._failed(message, classify(exc).reason, classify(exc).permanent) for message in messages]
+            failure = classify(exc)
+            return [self._failed(message, failure.reason, failure.permanent) for message in messages]
         try:
             return [self._post(connection, message) for message in messages]
         finally:
@@ -144,7 +145,8 @@ class HttpsTransport:
             response.read()
         except EXPECTED as exc:
             connection.close()  # the next message reconnects, through the same pin check
-            return self._failed(message, classify(exc).reason, classify(exc).permanent)
+            failure = classify(exc)
+            return self._failed(message, failure.reason, failure.permanent)
         if 200 <= response.status < 300:
             return Outcome.sent(message.message_id, self.name)
         temporary = response.status >= 500 or response.status in RETRY_STATUSES
