@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from servers import certificate, other_certificate, smtp_server  # noqa: F401  (fixtures for every folder)
 
 VENDOR_UID = "Vendor Support <callhome@vendor.test>"
 SYSTEM_UID = "tkalert system <tkalert@customer.test>"
