@@ -142,3 +142,11 @@ def seal_digest(messages: list[SealedMessage], settings: Settings, options: Send
                             first.findtext("contact-name"), first.findtext("contact-mail"), stamp)
     event = Event(kind="heartbeat")
     return replace(seal(document, stamp, event, settings, options), kind="digest")
+
+
+def digest_maker(settings: Settings):
+    """The spool's `make_digest` for these settings: folded messages -> one sealed digest (tkalert.spool.digest)."""
+    from tkalert.seal.gnupghome import resolve_home
+
+    options = SendOptions(gnupg_home=resolve_home(settings.gnupg_home, None))
+    return lambda messages: seal_digest(list(messages), settings, options)
