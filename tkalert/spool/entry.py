@@ -33,6 +33,7 @@ class Entry:
     fold_reason: str | None = None
     digest_id: str | None = None  # folded events: the digest that carried them
     digest_of: tuple[str, ...] = field(default=())  # a digest: the message ids it folds
+    override_to: str | None = None  # --override-target-mail: delivered there, not to the configured mail_to
 
     @property
     def message_id(self) -> str:

@@ -117,7 +117,9 @@ class Flusher:
         ids = tuple(e.message_id for e in group)
         # The digest is queued durably before the folded entries leave folded/: a crash makes a second digest
         # for the same alerts at worst, never none.
-        self.outbox.add(new_entry(digest, now, status="queued", digest_of=ids))
+        targets = {e.override_to for e in group}
+        override_to = targets.pop() if len(targets) == 1 else None
+        self.outbox.add(new_entry(digest, now, status="queued", digest_of=ids, override_to=override_to))
         for entry in group:
             self.archive.record(entry.with_status("folded", digest_id=digest.message_id, finished_at=now))
             self.outbox.remove(entry.message_id, "folded")
@@ -143,9 +145,13 @@ class Flusher:
     def deliver(self, due: list[Entry]) -> None:
         from tkalert.deliver import deliver_batch  # imported only when something is due
 
-        outcomes = deliver_batch([e.message for e in due], self.settings)
+        for override_to in sorted({e.override_to for e in due}, key=lambda a: a or ""):
+            batch = [e for e in due if e.override_to == override_to]
+            self.record(batch, deliver_batch([e.message for e in batch], self.settings, override_to))
+
+    def record(self, batch: list[Entry], outcomes) -> None:
         now = self.clock()
-        for entry, outcome in zip(due, outcomes):
+        for entry, outcome in zip(batch, outcomes):
             tried = dict(attempts=entry.attempts + 1, destination=outcome.destination)
             if outcome.delivered:
                 self.archive.record(entry.with_status("sent", finished_at=now, last_error=None, **tried))

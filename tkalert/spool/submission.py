@@ -37,31 +37,31 @@ class SubmitResult:
 
 
 def submit(message: SealedMessage, settings, *, clock: Callable[[], float] = time.time,
-           make_digest=None) -> SubmitResult:
+           make_digest=None, override_to: str | None = None) -> SubmitResult:
     site = open_site(settings)
     if not site.policy.categories.allows(message.kind):
         category = CATEGORY_OF.get(message.kind, message.kind)
         return SubmitResult("skipped", message.message_id, f"{category} is switched off in [categories]")
     if site.archive.path(message.message_id).exists():
         return SubmitResult("sent", message.message_id, "already delivered earlier (see tkalert log)")
-    verdict = spool_message(site, message, clock())
+    verdict = spool_message(site, message, clock(), override_to)
     if verdict is None:
         return SubmitResult("queued", message.message_id, "already spooled")
     return flush_once(site, settings, message.message_id, verdict, clock, make_digest)
 
 
-def spool_message(site: Site, message: SealedMessage, now: float) -> Verdict | None:
+def spool_message(site: Site, message: SealedMessage, now: float, override_to: str | None = None) -> Verdict | None:
     """Durably place the message in outbox/ or folded/; None if this message id is spooled already."""
     storm = StormControl(site.outbox.root, site.policy.storm)
     judged = site.policy.storm.enabled and message.kind == "alert"
     if not judged:
-        return PASS if site.outbox.add(new_entry(message, now, status="queued")) else None
-    if not site.outbox.add(new_entry(message, now, status="incoming")):
+        return PASS if site.outbox.add(new_entry(message, now, "queued", override_to=override_to)) else None
+    if not site.outbox.add(new_entry(message, now, "incoming", override_to=override_to)):
         return None
     verdict = storm.judge(message, now)
     target = "folded" if verdict.fold else "outbox"
     if site.outbox.move(message.message_id, "incoming", target) and verdict.fold:
-        site.outbox.save(new_entry(message, now, status="folded", fold_reason=verdict.reason))
+        site.outbox.save(new_entry(message, now, "folded", fold_reason=verdict.reason, override_to=override_to))
     return verdict
 
 
