@@ -1,0 +1,43 @@
+"""Admin commands: keygen makes a usable signing key; demo runs the whole pipeline on its embedded default."""
+
+from __future__ import annotations
+
+from conftest import gpg, kill_agent, run_tkalert
+from tkalert.seal.sealer import seal_document
+
+
+def test_keygen_creates_a_key_that_signs(tmp_path, keys, monkeypatch):
+    home = tmp_path / "home"
+    monkeypatch.setenv("TKALERT_CONFIG", str(tmp_path / "none.conf"))
+    done = run_tkalert("keygen", "--home", str(home))
+    assert done.returncode == 78  # an explicitly named config that does not exist is an error
+    monkeypatch.delenv("TKALERT_CONFIG")
+    try:
+        done = run_tkalert("keygen", "--home", str(home), "--name", "db01.acme-gmbh.de")
+        assert done.returncode == 0, done.stderr
+        fingerprint = done.stdout.decode().split()[3]
+        assert f"system_key = {fingerprint}" in done.stdout.decode()
+        assert (home / "system-key.asc").read_bytes().startswith(b"-----BEGIN PGP PUBLIC KEY BLOCK-----")
+        assert oct(home.stat().st_mode & 0o777) == "0o700"
+        gpg(home, "--import", input=gpg(keys.vendor_home, "--armor", "--export", keys.vendor).stdout)
+        payload = seal_document(b"<test/>", home, (keys.vendor,), fingerprint)
+        gpg(keys.vendor_home, "--import", input=(home / "system-key.asc").read_bytes())
+        assert keys.decrypt(payload) == (b"<test/>", fingerprint)
+    finally:
+        kill_agent(home)
+
+
+def test_demo_runs_the_pipeline_end_to_end():
+    done = run_tkalert("demo")
+    assert done.returncode == 0, done.stderr
+    out = done.stdout.decode()
+    assert out.count("signature by system key valid, document valid against tkalert.xsd") == 2
+    assert "<name>IPMI Sensors</name>" in out
+    assert out.rstrip().endswith("demo: all steps passed")
+
+
+def test_unknown_admin_option_is_one_usage_line():
+    done = run_tkalert("keygen", "--bogus")
+    assert done.returncode == 2
+    assert done.stderr.decode().count("\n") == 1
+

@@ -1,0 +1,79 @@
+"""Sealing with the real gpg: encrypted to the vendor by fingerprint, signed by the system key, clear failures."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import gpg, run_tkalert, write_config
+from tkalert.errors import SealError
+from tkalert.seal.sealer import seal_document
+
+DOC = b"<heartbeat/>"
+
+
+def test_sealed_message_decrypts_for_vendor_and_verifies_system_signature(keys):
+    payload = seal_document(DOC, keys.sender_home, (keys.vendor,), keys.system)
+    assert payload.startswith(b"-----BEGIN PGP MESSAGE-----")
+    plaintext, signer = keys.decrypt(payload)
+    assert plaintext == DOC
+    assert signer == keys.system
+
+
+def test_decoy_with_the_vendor_user_id_is_never_used(keys):
+    payload = seal_document(DOC, keys.sender_home, (keys.vendor,), keys.system)
+    listing = gpg(keys.vendor_home, "--list-packets", input=payload)
+    recipients = listing.stdout.decode() + listing.stderr.decode()
+    decoy_keyids = gpg(keys.sender_home, "--with-colons", "--list-keys", keys.decoy).stdout.decode()
+    decoy_ids = {line.split(":")[4] for line in decoy_keyids.splitlines() if line.startswith(("pub:", "sub:"))}
+    assert decoy_ids and not any(keyid in recipients for keyid in decoy_ids)
+    assert keys.decrypt(payload)[0] == DOC
+
+
+def test_expired_vendor_key_fails_with_the_fix(keys):
+    with pytest.raises(SealError, match=f"vendor key {keys.expired} expired on 2020-01-02: import the vendor's renewed"):
+        seal_document(DOC, keys.sender_home, (keys.expired,), keys.system)
+
+
+def test_missing_vendor_key_names_the_import_command(keys):
+    missing = "0" * 40
+    with pytest.raises(SealError, match=f"vendor key {missing} is not in the keyring .*gpg --homedir .* --import"):
+        seal_document(DOC, keys.sender_home, (missing,), keys.system)
+
+
+def test_missing_system_secret_key(keys):
+    with pytest.raises(SealError, match=f"no secret key for system key {keys.vendor}"):
+        seal_document(DOC, keys.sender_home, (keys.vendor,), keys.vendor)
+
+
+def test_unsafe_home_permissions_refused(keys, tmp_path):
+    home = keys.sender_copy(tmp_path / "home")
+    home.chmod(0o777)
+    with pytest.raises(SealError, match=rf"unsafe permissions on GnuPG home {home} .*chmod 700 {home}"):
+        seal_document(DOC, home, (keys.vendor,), keys.system)
+
+
+def test_missing_home(keys, tmp_path):
+    with pytest.raises(SealError, match="does not exist: create it with 'install -d -m 700"):
+        seal_document(DOC, tmp_path / "nowhere", (keys.vendor,), keys.system)
+
+
+def test_gpg_warnings_on_stderr_are_not_failures(keys, tmp_path):
+    home = keys.sender_copy(tmp_path / "home")
+    # An obsolete option makes GnuPG 2.2 print a warning on every run, as TKalert 1.5 choked on.
+    (home / "gpg.conf").write_text("no-use-agent\n")
+    payload = seal_document(DOC, home, (keys.vendor,), keys.system)
+    assert keys.decrypt(payload)[0] == DOC
+
+
+def test_cli_reports_seal_failure_in_one_line(keys, tmp_path, smtp_sink, monkeypatch):
+    home = keys.sender_copy(tmp_path / "home")
+    home.chmod(0o757)
+    cfg = write_config(tmp_path / "c.conf", keys, smtp_sink.port, tmp_path / "state", home=home)
+    monkeypatch.setenv("TKALERT_CONFIG", str(cfg))
+    done = run_tkalert("--type=heartbeat")
+    assert done.returncode == 1
+    assert done.stderr.decode().count("\n") == 1 and "unsafe permissions" in done.stderr.decode()
+    assert smtp_sink.messages == []
+    check = run_tkalert("--type=heartbeat", "--check")
+    assert check.returncode == 2
+    assert check.stdout.decode().startswith("tkalert/") and "- CRITICAL|runtime=" in check.stdout.decode()

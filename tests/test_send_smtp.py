@@ -1,0 +1,98 @@
+"""End to end: the real command, real gpg, a real SMTP server on a free port; the vendor decrypts the mail."""
+
+from __future__ import annotations
+
+from conftest import free_port, run_tkalert, write_config
+from tkalert.build.schema import parse_valid
+
+ALERT = ["--type=service", "--host=web01", "--service=HTTP", "--service-status=CRITICAL",
+         "--output=connection refused", "--serial=S-42", "--os=Debian 12"]
+
+
+def vendor_reads(keys, mail) -> tuple:
+    payload = mail.get_content().encode() if isinstance(mail.get_content(), str) else mail.get_content()
+    plaintext, signer = keys.decrypt(payload)
+    return parse_valid(plaintext), signer
+
+
+def test_alert_arrives_once_and_decrypts_to_the_document(config, keys, smtp_sink):
+    done = run_tkalert(*ALERT)
+    assert done.returncode == 0, done.stderr
+    assert len(smtp_sink.messages) == 1
+    (mail,) = smtp_sink.mails()
+    root, signer = vendor_reads(keys, mail)
+    assert signer == keys.system
+    assert root.tag == "alert"
+    assert root.findtext("host/name") == "web01"
+    assert root.findtext("service/status") == "CRITICAL"
+    assert root.findtext("host/server-serial") == "S-42"
+    assert mail["X-Tkalert-Message-Id"] == root.findtext("message-id")
+    assert smtp_sink.messages[0]["to"] == ["callhome@vendor.test"]
+
+
+def test_no_personal_data_in_plaintext_headers(config, keys, smtp_sink):
+    assert run_tkalert(*ALERT).returncode == 0
+    raw = smtp_sink.messages[0]["data"]
+    for secret in (b"Testperson", b"web01", b"HTTP", b"0123456789a", b"acme-gmbh"):
+        assert secret not in raw
+
+
+def test_sequence_numbers_increase(config, keys, smtp_sink):
+    for _ in range(3):
+        assert run_tkalert("--type=heartbeat").returncode == 0
+    sequences = [int(vendor_reads(keys, m)[0].findtext("sequence")) for m in smtp_sink.mails()]
+    assert sequences == sorted(sequences) and len(set(sequences)) == 3
+
+
+def test_override_target_mail(config, smtp_sink):
+    assert run_tkalert("--type=test", "--override-target-mail=other@vendor.test").returncode == 0
+    assert smtp_sink.messages[0]["to"] == ["other@vendor.test"]
+
+
+def test_refused_server_is_a_temporary_failure(tmp_path, keys, monkeypatch):
+    cfg = write_config(tmp_path / "c.conf", keys, free_port(), tmp_path / "state")
+    monkeypatch.setenv("TKALERT_CONFIG", str(cfg))
+    done = run_tkalert(*ALERT)
+    assert done.returncode == 75
+    assert "cannot connect to 127.0.0.1" in done.stderr.decode()
+    check = run_tkalert(*ALERT, "--check")
+    assert check.returncode == 2
+    assert "could not send alert" in check.stdout.decode() and "- CRITICAL|runtime=" in check.stdout.decode()
+
+
+def test_placeholder_contact_is_sent_but_check_warns(config, keys, smtp_sink):
+    done = run_tkalert("--type=heartbeat", "--contact-mail=test@example.com", "--check")
+    assert done.returncode == 1
+    assert "sent heartbeat: contact mail test@example.com is a placeholder" in done.stdout.decode()
+    assert "- WARNING|runtime=" in done.stdout.decode()
+    assert len(smtp_sink.messages) == 1
+
+
+def test_disable_gpg_encryption_sends_plain_document_with_warning(config, smtp_sink):
+    done = run_tkalert("--type=heartbeat", "--disable-gpg-encryption")
+    assert done.returncode == 0
+    assert "unencrypted" in done.stderr.decode()
+    parse_valid(smtp_sink.mails()[0].get_content().encode())
+
+
+def test_notification_types(config, keys, smtp_sink):
+    for kind in ("PROBLEM", "Recovery", "ACKNOWLEDGEMENT", "CUSTOM"):
+        status = "OK" if kind == "Recovery" else "CRITICAL"
+        assert run_tkalert(*ALERT[:3], f"--service-status={status}", f"--notification-type={kind}").returncode == 0
+    for kind in ("FLAPPINGSTART", "DowntimeStart", "DOWNTIMEEND"):
+        done = run_tkalert(*ALERT, f"--notification-type={kind}")
+        assert done.returncode == 0 and b"not sent" in done.stderr
+    types = [vendor_reads(keys, m)[0].findtext("notification-type") for m in smtp_sink.mails()]
+    assert types == ["PROBLEM", "RECOVERY", "ACKNOWLEDGEMENT", "CUSTOM"]
+
+
+def test_auth_key_from_file_and_environment_never_argv(tmp_path, keys, smtp_sink, monkeypatch):
+    (tmp_path / "auth_key").write_text("KEY-FROM-FILE\n")
+    cfg = write_config(tmp_path / "c.conf", keys, smtp_sink.port, tmp_path / "state")
+    cfg.write_text(cfg.read_text().replace("auth_key = 0123456789a", "auth_key_file = auth_key"))
+    monkeypatch.setenv("TKALERT_CONFIG", str(cfg))
+    assert run_tkalert("--type=heartbeat").returncode == 0
+    monkeypatch.setenv("TKALERT_AUTH_KEY", "KEY-FROM-ENV")
+    assert run_tkalert("--type=heartbeat").returncode == 0
+    keys_seen = [vendor_reads(keys, m)[0].findtext("authkey") for m in smtp_sink.mails()]
+    assert keys_seen == ["KEY-FROM-FILE", "KEY-FROM-ENV"]

@@ -1,0 +1,115 @@
+"""The event: what a caller (command line, alert script) asks tkalert to report.
+
+Values arrive as strings from monitoring macros. An empty string or TKmon's `NOT_SET` means "not given": Nagios
+expands an unset custom macro to nothing, and absent optional fields are left out of the document instead of being
+filled with placeholders. `checked()` normalises states and numbers and raises `UsageError` naming the option when
+a value cannot be understood or a field that identifies the event is missing.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields, replace
+
+from tkalert.errors import UsageError
+
+KINDS = ("heartbeat", "service", "host", "test")
+SERVICE_STATES = ("OK", "WARNING", "CRITICAL", "UNKNOWN")
+HOST_STATES = ("UP", "DOWN", "UNREACHABLE")
+# Nagios/Icinga 1 notification types; Icinga 2 passes the same words in mixed case (Problem, DowntimeStart, ...).
+NOTIFICATION_TYPES = (
+    "PROBLEM", "RECOVERY", "ACKNOWLEDGEMENT", "FLAPPINGSTART", "FLAPPINGSTOP", "FLAPPINGEND",
+    "FLAPPINGDISABLED", "DOWNTIMESTART", "DOWNTIMEEND", "DOWNTIMECANCELLED", "DOWNTIMEREMOVED", "CUSTOM",
+)
+ABSENT = ("", "NOT_SET")
+
+# field -> the option that sets it, so an error names what the user typed
+OPTION_OF = {
+    "auth_key": "--auth-key", "contact_person": "--contact-person", "contact_mail": "--contact-mail",
+    "date": "--date", "host": "--host", "ip": "--ip", "host_status": "--host-status", "os": "--os",
+    "serial": "--serial", "service": "--service", "service_status": "--service-status", "output": "--output",
+    "perf": "--perf", "duration": "--duration", "component_serial": "--component-serial",
+    "component_name": "--component-name", "notification_type": "--notification-type",
+}
+REQUIRED = {
+    "heartbeat": ("auth_key",),
+    "test": ("auth_key",),
+    "service": ("auth_key", "host", "service", "service_status"),
+    "host": ("auth_key", "host", "host_status"),
+}
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: str = "heartbeat"
+    auth_key: str | None = None
+    contact_person: str | None = None
+    contact_mail: str | None = None
+    date: float | str | None = None
+    host: str | None = None
+    ip: str | None = None
+    host_status: str | None = None
+    os: str | None = None
+    serial: str | None = None
+    service: str | None = None
+    service_status: str | None = None
+    output: str | None = None
+    perf: str | None = None
+    duration: float | str | None = None
+    component_serial: str | None = None
+    component_name: str | None = None
+    notification_type: str | None = None
+
+    @property
+    def is_alert(self) -> bool:
+        return self.kind in ("service", "host")
+
+    def checked(self) -> "Event":
+        """Normalise every value; raise UsageError for the first one that cannot be used."""
+        if self.kind not in KINDS:
+            raise UsageError(f"--type must be one of {', '.join(KINDS)}, not {self.kind!r}")
+        values = {f.name: absent_to_none(getattr(self, f.name)) for f in fields(self) if f.name != "kind"}
+        values["date"] = _number(values["date"], "date")
+        values["duration"] = _number(values["duration"], "duration")
+        values["service_status"] = _state(values["service_status"], SERVICE_STATES, "service_status")
+        values["host_status"] = _state(values["host_status"], HOST_STATES, "host_status")
+        values["notification_type"] = _state(values["notification_type"], NOTIFICATION_TYPES, "notification_type")
+        missing = [name for name in REQUIRED[self.kind] if values[name] is None]
+        if missing:
+            raise UsageError(f"--type={self.kind} needs {OPTION_OF[missing[0]]} (or its value in the config file)")
+        return replace(self, **values)
+
+
+def absent_to_none(value):
+    if isinstance(value, str) and value.strip() in ABSENT:
+        return None
+    return value
+
+
+def _number(value, name: str) -> float | None:
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise UsageError(f"{OPTION_OF[name]} must be a number of seconds, not {_shown(value)}") from None
+    if not math.isfinite(number) or number < 0:
+        raise UsageError(f"{OPTION_OF[name]} must be a finite number of seconds >= 0, not {_shown(value)}")
+    return number
+
+
+def _state(value, allowed: tuple[str, ...], name: str) -> str | None:
+    if value is None:
+        return None
+    word = value.strip().upper().replace("_", "").replace(" ", "")
+    if word.isdigit() and int(word) < len(allowed) and allowed in (SERVICE_STATES, HOST_STATES):
+        return allowed[int(word)]  # Nagios state numbers: 0 OK/UP, 1 WARNING/DOWN, ...
+    if word in allowed:
+        return word
+    raise UsageError(f"{OPTION_OF[name]} must be one of {', '.join(allowed)}, not {_shown(value)}")
+
+
+def _shown(value) -> str:
+    text = str(value).encode("utf-8", "backslashreplace").decode("utf-8")
+    text = text if len(text) <= 40 else text[:40] + "..."
+    return repr(text)

@@ -1,0 +1,57 @@
+"""Who sends and in what order: system id, per-system sequence number, message id.
+
+The receiver uses the system id to pin the system's signing key on first contact, the sequence number to spot
+gaps and replays, and the message id to deduplicate retries. The sequence lives in `state_dir/sequence`, bumped
+under an exclusive flock so hundreds of concurrent hooks never hand out the same number.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import socket
+import uuid
+from pathlib import Path
+
+from tkalert.errors import ConfigError
+
+MACHINE_ID = Path("/etc/machine-id")
+
+
+def system_id(configured: str | None, machine_id: Path = MACHINE_ID) -> str:
+    if configured:
+        return configured
+    try:
+        value = machine_id.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        value = ""
+    if value:
+        return value
+    return str(uuid.uuid5(uuid.NAMESPACE_DNS, socket.getfqdn()))
+
+
+def new_message_id() -> str:
+    return str(uuid.uuid4())
+
+
+def next_sequence(state_dir: Path) -> int:
+    """Increment and return the persistent counter (1 for the first message)."""
+    path = state_dir / "sequence"
+    try:
+        state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot use state directory {state_dir}: {exc.strerror} "
+            "(set state_dir in [tkalert] of the config to a directory this user may write)"
+        ) from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        raw = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+        number = int(raw) + 1 if raw.isdigit() else 1
+        data = f"{number}\n".encode("ascii")
+        os.pwrite(fd, data, 0)
+        os.ftruncate(fd, len(data))
+        return number
+    finally:
+        os.close(fd)

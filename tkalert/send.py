@@ -1,0 +1,128 @@
+"""The sender pipeline in one place: event -> build -> seal -> deliver, with the outcome as data.
+
+Callers (the `tkalert` command, the Zabbix alert script, the heartbeat plugin) hand over an `Event` and the
+`Settings`; they get a `SendResult` back and decide how to show it. Misuse and bad configuration raise
+(`UsageError`, `ConfigError`, `SealError`); a destination that is down is a result, not an exception.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from tkalert.build.document import Stamp, build_document
+from tkalert.build.event import Event
+from tkalert.build.identity import new_message_id, next_sequence, system_id
+from tkalert.config import Settings
+from tkalert.message import SealedMessage
+
+log = logging.getLogger("tkalert")
+
+# Documented choice (tkalert(1), NOTIFICATION TYPES): these report no change of the monitored state, so they are
+# not sent at all; sending them as alerts would open tickets for planned work.
+SKIPPED_TYPES = ("FLAPPING", "DOWNTIME")
+# RFC 2606 / RFC 6761 names: a contact there cannot be reached. TKalert 1.5 silently dropped such messages while
+# `--check` said OK; we send them (nothing is lost) and say why the set-up is not finished.
+PLACEHOLDER_DOMAINS = ("example.com", "example.net", "example.org", "example", "invalid", "test", "localhost")
+
+
+@dataclass(frozen=True)
+class SendResult:
+    state: str  # sent | queued | failed | skipped
+    kind: str
+    message_id: str | None = None
+    reason: str | None = None
+    temporary: bool = False  # failed, but trying again later can help
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SendOptions:
+    gnupg_home: Path
+    encrypt: bool = True
+    override_to: str | None = None
+
+
+def complete_event(event: Event, settings: Settings) -> Event:
+    """Fill what the command line left out from the config, then normalise and check the event."""
+    return replace(
+        event,
+        auth_key=event.auth_key or settings.auth_key,
+        contact_person=event.contact_person or settings.contact_person,
+        contact_mail=event.contact_mail or settings.contact_mail,
+    ).checked()
+
+
+def render(event: Event, settings: Settings, now: float | None = None) -> tuple[bytes, Stamp]:
+    """Build the document for a checked event, stamping it with a new message id and sequence number."""
+    now = time.time() if now is None else now
+    log.info("Creating %s object", "alert" if event.is_alert else event.kind)
+    if event.date is None:
+        log.info("Set --date switch to NOW")
+    stamp = Stamp(new_message_id(), system_id(settings.system_id), next_sequence(settings.state_dir), now)
+    return build_document(event, stamp), stamp
+
+
+def skip_reason(event: Event) -> str | None:
+    kind = event.notification_type or ""
+    if kind.startswith(SKIPPED_TYPES):
+        return f"{kind} notifications are not sent (they do not change the state support acts on)"
+    return None
+
+
+def placeholder_warning(event: Event) -> str | None:
+    mail = (event.contact_mail or "").rsplit("@", 1)[-1].lower().rstrip(".")
+    if mail and any(mail == d or mail.endswith("." + d) for d in PLACEHOLDER_DOMAINS):
+        return (f"contact mail {event.contact_mail} is a placeholder address: the message is sent, but support "
+                "cannot reach you; set contact_mail in the config")
+    return None
+
+
+def seal(document: bytes, stamp: Stamp, event: Event, settings: Settings, options: SendOptions) -> SealedMessage:
+    if options.encrypt:
+        from tkalert.seal.sealer import seal_document
+
+        log.debug("Sealing with GnuPG home %s", options.gnupg_home)
+        payload = seal_document(document, options.gnupg_home, settings.vendor_keys, settings.system_key)
+    else:
+        log.warning("--disable-gpg-encryption: the document leaves this machine unencrypted and unsigned")
+        payload = document
+    return SealedMessage(
+        message_id=stamp.message_id, kind="alert" if event.is_alert else event.kind, system_id=stamp.system_id,
+        sequence=stamp.sequence, created=stamp_time(stamp), payload=payload, plaintext=document,
+        encrypted=options.encrypt, host=event.host, service=event.service,
+        state=event.service_status or event.host_status,
+    )
+
+
+def stamp_time(stamp: Stamp) -> str:
+    from tkalert.build.document import iso_utc
+
+    return iso_utc(stamp.now)
+
+
+def deliver(message: SealedMessage, settings: Settings, options: SendOptions) -> SendResult:
+    from tkalert.deliver import deliver_batch
+
+    (outcome,) = deliver_batch([message], settings, options.override_to)
+    if outcome.delivered:
+        log.info("Sent %s %s via %s", message.kind, message.message_id, outcome.destination)
+        return SendResult("sent", message.kind, message.message_id)
+    log.error("Delivery failed: %s", outcome.error)
+    return SendResult("failed", message.kind, message.message_id, outcome.error, temporary=not outcome.permanent)
+
+
+def send_event(event: Event, settings: Settings, options: SendOptions) -> SendResult:
+    """Build, seal and deliver one event; return what happened."""
+    event = complete_event(event, settings)
+    kind = "alert" if event.is_alert else event.kind
+    reason = skip_reason(event)
+    if reason:
+        log.info("Not sending: %s", reason)
+        return SendResult("skipped", kind, reason=reason)
+    warnings = tuple(w for w in (placeholder_warning(event),) if w)
+    document, stamp = render(event, settings)
+    message = seal(document, stamp, event, settings, options)
+    return replace(deliver(message, settings, options), warnings=warnings)
