@@ -23,6 +23,7 @@ class Archive:
         self.keep_documents = keep_documents
 
     def prepare(self) -> "Archive":
+        disk.ensure_dir(self.directory)
         disk.ensure_dir(self.directory / "tmp")
         return self
 

@@ -31,9 +31,9 @@ class Outbox:
         self.root = Path(root)
 
     def prepare(self) -> "Outbox":
+        disk.ensure_dir(self.root)
         for name in ("tmp",) + AREAS:
             disk.ensure_dir(self.root / name)
-        disk.ensure_dir(self.root)
         return self
 
     def path(self, area: str, message_id: str) -> Path:

@@ -137,7 +137,7 @@ def _refuse_unknown(raw: Mapping[str, str], table: Mapping, name: str) -> None:
 
 def describe(seconds: float) -> str:
     """The shortest exact spelling of a duration, the way the config file writes it."""
-    for unit in ("w", "d", "h", "m"):
+    for unit in ("d", "h", "m"):
         if seconds >= UNITS[unit] and seconds % UNITS[unit] == 0:
             return f"{int(seconds // UNITS[unit])}{unit}"
     return f"{seconds:g}s"
