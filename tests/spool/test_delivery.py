@@ -192,5 +192,6 @@ def test_spool_files_are_private(site_config, mailbox, clock):
         assert stat.S_IMODE(os.stat(directory).st_mode) == 0o700
     assert stat.S_IMODE(os.stat(site.outbox.path("outbox", message.message_id)).st_mode) == 0o600
     mailbox.start()
+    clock.advance(60)
     flush(settings, clock=clock)
     assert stat.S_IMODE(os.stat(site.archive.path(message.message_id)).st_mode) == 0o600
