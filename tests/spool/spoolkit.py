@@ -24,7 +24,7 @@ from tkalert.message import SealedMessage  # noqa: E402
 
 HEADER_ID = re.compile(rb"^X-Tkalert-Message-Id: *(\S+)", re.M | re.I)
 DIGEST_ID = re.compile(rb"<event id=\"([^\"]+)\"/>")
-EPOCH = 1_700_000_000.0  # 2023-11-14T22:13:20Z
+EPOCH = 1_700_000_040.0  # 2023-11-14T22:14:00Z, a whole minute: storm intervals start here
 
 
 def free_port() -> int:
