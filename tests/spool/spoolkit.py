@@ -140,7 +140,7 @@ def sealed(kind: str = "alert", host: str | None = "web1", service: str | None =
 
 def plain_digest(messages) -> SealedMessage:
     """The test's make_digest: a plaintext document naming every folded event (the lead's build_digest seals)."""
-    events = "".join(f'<event id="{m.message_id}"/>' for m in messages)
-    document = f"<digest>{events}</digest>\n".encode()
+    events = "".join(f'<event id="{m.message_id}"/>\n' for m in messages)  # SMTP lines stay short
+    document = f"<digest>\n{events}</digest>\n".encode()
     return SealedMessage(message_id=str(uuid.uuid4()), kind="digest", system_id="test-system", sequence=0,
                          created=messages[0].created, payload=document, plaintext=document, encrypted=False)

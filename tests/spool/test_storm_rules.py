@@ -8,22 +8,34 @@ from spoolkit import EPOCH, plain_digest, sealed
 from tkalert.spool import flush, open_site, read_log, submit
 from tkalert.spool.lock import FileLock
 from tkalert.spool.policy import StormPolicy
-from tkalert.spool.storm import Memory, judge
+from tkalert.spool.storm import bucket_of, decide
 
 POLICY = StormPolicy(rate=3, interval=60, repeat_window=600)
 
 
 def run(events, policy=POLICY):
     """events: (seconds after EPOCH, host, service, state, kind) -> list of 'pass'/'fold'."""
-    memory, verdicts = Memory(), []
+    last, slots, verdicts = {}, {}, []
     for offset, host, service, state, kind in events:
-        verdict, memory = judge(memory, sealed(kind, host, service, state), EPOCH + offset, policy)
+        now, message = EPOCH + offset, sealed(kind, host, service, state)
+        if not (policy.enabled and kind == "alert"):
+            verdicts.append("pass")
+            continue
+        bucket = bucket_of(now, policy)
+
+        def claim():
+            slots[bucket] = slots.get(bucket, 0) + 1
+            return slots[bucket] <= policy.rate
+
+        verdict, remember = decide(last.get((host, service)), message, now, claim, policy)
+        if remember:
+            last[(host, service)] = remember
         verdicts.append("fold" if verdict.fold else "pass")
     return verdicts
 
 
-def test_beyond_the_rate_alerts_are_folded_and_the_window_slides():
-    events = [(i, "h", f"s{i}", "CRITICAL", "alert") for i in range(5)] + [(61, "h", "s9", "CRITICAL", "alert")]
+def test_beyond_the_rate_alerts_are_folded_until_the_next_interval():
+    events = [(i, "h", f"s{i}", "CRITICAL", "alert") for i in range(5)] + [(60, "h", "s9", "CRITICAL", "alert")]
     assert run(events) == ["pass", "pass", "pass", "fold", "fold", "pass"]
 
 
@@ -58,7 +70,7 @@ def test_a_storm_becomes_single_alerts_plus_one_digest_per_interval(storm_settin
     messages = [sealed(service=f"svc{i}") for i in range(10)]
     results = [submit(m, storm_settings, clock=clock, make_digest=plain_digest) for m in messages]
     assert [r.state for r in results] == ["sent"] * 3 + ["folded"] * 7
-    assert "rate limit: 3 alerts in 1m" in results[-1].reason
+    assert "rate limit: 3 alerts in this 1m interval" in results[-1].reason
     clock.advance(30)
     later = [sealed(service=f"late{i}") for i in range(2)]
     assert {submit(m, storm_settings, clock=clock, make_digest=plain_digest).state for m in later} == {"folded"}

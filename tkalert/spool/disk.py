@@ -40,13 +40,17 @@ def write_durably(tmp_dir: Path, target: Path, data: bytes, *, clobber: bool = T
     return placed
 
 
-def move(source: Path, target: Path) -> bool:
-    """Atomic rename within one file system; False when the source is gone (someone else moved it)."""
+def move(source: Path, target: Path, fsync: bool = True) -> bool:
+    """Atomic rename within one file system; False when the source is gone (someone else moved it).
+
+    fsync=False when losing the rename in a power cut is harmless (the file is durable under its old name and
+    the old place is recovered): 500 hooks fsyncing one directory at once queue on the journal for seconds."""
     try:
         os.rename(source, target)
     except FileNotFoundError:
         return False
-    fsync_dir(target.parent)
+    if fsync:
+        fsync_dir(target.parent)
     return True
 
 

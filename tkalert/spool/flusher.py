@@ -25,6 +25,7 @@ from tkalert.spool.digest import MakeDigest, ripe_groups
 from tkalert.spool.entry import Entry, new_entry
 from tkalert.spool.outbox import Outbox
 from tkalert.spool.policy import Policy, describe
+from tkalert.spool.storm import StormControl
 
 INCOMING_GRACE = 60.0  # an entry still in incoming/ after this long belongs to a submit that died
 
@@ -77,6 +78,7 @@ class Flusher:
             attempted.update(e.message_id for e in due)
             self.deliver(due)
         self.archive.prune(self.clock())
+        StormControl(self.outbox.root, self.policy.storm).sweep(self.clock())
         return self.report
 
     def adopt_orphans(self, now: float) -> None:

@@ -46,13 +46,13 @@ class Outbox:
         target = self.path(STATUS_AREA[entry.status], entry.message_id)
         return disk.write_durably(self.root / "tmp", target, dumps(entry), clobber=False)
 
-    def save(self, entry: Entry, area: str | None = None) -> None:
+    def save(self, entry: Entry, area: str | None = None, fsync: bool = True) -> None:
         """Replace an entry's file (same area unless named) with its new bookkeeping."""
         area = area or STATUS_AREA[entry.status]
-        disk.write_durably(self.root / "tmp", self.path(area, entry.message_id), dumps(entry))
+        disk.write_durably(self.root / "tmp", self.path(area, entry.message_id), dumps(entry), fsync=fsync)
 
-    def move(self, message_id: str, source: str, target: str) -> bool:
-        return disk.move(self.path(source, message_id), self.path(target, message_id))
+    def move(self, message_id: str, source: str, target: str, fsync: bool = True) -> bool:
+        return disk.move(self.path(source, message_id), self.path(target, message_id), fsync)
 
     def remove(self, message_id: str, area: str) -> None:
         self.path(area, message_id).unlink(missing_ok=True)

@@ -18,7 +18,7 @@ from typing import Callable
 from tkalert.message import SealedMessage
 from tkalert.spool.entry import new_entry
 from tkalert.spool.site import Site, open_site
-from tkalert.spool.storm import PASS, StormControl, Verdict
+from tkalert.spool.storm import PASS, StormControl, Verdict, judged
 
 STATES = ("sent", "queued", "folded", "failed", "skipped")
 CATEGORY_OF = {"heartbeat": "heartbeat", "alert": "alerts", "report": "report"}
@@ -53,15 +53,17 @@ def submit(message: SealedMessage, settings, *, clock: Callable[[], float] = tim
 def spool_message(site: Site, message: SealedMessage, now: float, override_to: str | None = None) -> Verdict | None:
     """Durably place the message in outbox/ or folded/; None if this message id is spooled already."""
     storm = StormControl(site.outbox.root, site.policy.storm)
-    judged = site.policy.storm.enabled and message.kind == "alert"
-    if not judged:
+    if not judged(message, site.policy.storm):
         return PASS if site.outbox.add(new_entry(message, now, "queued", override_to=override_to)) else None
     if not site.outbox.add(new_entry(message, now, "incoming", override_to=override_to)):
         return None
     verdict = storm.judge(message, now)
+    # No fsync from here on: the entry is durable in incoming/, and the flusher adopts what a power cut leaves
+    # there; 500 hooks fsyncing one directory at once would wait seconds on the journal.
     target = "folded" if verdict.fold else "outbox"
-    if site.outbox.move(message.message_id, "incoming", target) and verdict.fold:
-        site.outbox.save(new_entry(message, now, "folded", fold_reason=verdict.reason, override_to=override_to))
+    if site.outbox.move(message.message_id, "incoming", target, fsync=False) and verdict.fold:
+        folded = new_entry(message, now, "folded", fold_reason=verdict.reason, override_to=override_to)
+        site.outbox.save(folded, fsync=False)
     return verdict
 
 
