@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from servers import certificate, other_certificate, smtp_server  # noqa: F401  (fixtures for every folder)
 
 VENDOR_UID = "Vendor Support <callhome@vendor.test>"
 SYSTEM_UID = "tkalert system <tkalert@customer.test>"
@@ -49,7 +50,7 @@ def export(home: Path, fingerprint: str) -> bytes:
 
 
 def kill_agent(home: Path) -> None:
-    subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], capture_output=True)
+    subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], capture_output=True, check=False)
 
 
 @dataclass
@@ -184,4 +185,4 @@ def run_tkalert(*args: str, env: dict | None = None, input: bytes | None = None,
     """Run the real command in a child process, as a monitoring daemon would."""
     full_env = dict(os.environ if env is None else env)
     return subprocess.run([sys.executable, "-m", "tkalert", *args], capture_output=True, env=full_env,
-                          input=input, timeout=timeout)
+                          input=input, timeout=timeout, check=False)

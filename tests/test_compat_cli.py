@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from conftest import run_tkalert
 from tkalert.build.schema import parse_valid
@@ -100,3 +99,16 @@ def test_icinga1_heartbeat_check_line(config, smtp_sink):
     line = done.stdout.decode()
     assert line.startswith("tkalert/") and " sent heartbeat - OK|runtime=" in line and line.endswith("s\n")
     assert len(smtp_sink.messages) == 1
+
+
+def test_invalid_utf8_bytes_in_real_argv(config):
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "tkalert", *BASE_SERVICE, b"--output=caf\xe9 \xff\xfe ok",
+                           "--dump-xml=-"], capture_output=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert parse_valid(done.stdout).findtext("service/plugin-output") == "caf\ufffd \ufffd\ufffd ok"
+
+
+BASE_SERVICE = ["--type=service", "--auth-key=k", "--host=h", "--service=s", "--service-status=CRITICAL"]

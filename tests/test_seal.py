@@ -30,7 +30,8 @@ def test_decoy_with_the_vendor_user_id_is_never_used(keys):
 
 
 def test_expired_vendor_key_fails_with_the_fix(keys):
-    with pytest.raises(SealError, match=f"vendor key {keys.expired} expired on 2020-01-02: import the vendor's renewed"):
+    expected = f"vendor key {keys.expired} expired on 2020-01-02: import the vendor's renewed"
+    with pytest.raises(SealError, match=expected):
         seal_document(DOC, keys.sender_home, (keys.expired,), keys.system)
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from conftest import free_port, run_tkalert, write_config
 from tkalert.build.schema import parse_valid
+from tkalert.deliver.mail import payload_of
 
 ALERT = ["--type=service", "--host=web01", "--service=HTTP", "--service-status=CRITICAL",
          "--output=connection refused", "--serial=S-42", "--os=Debian 12"]
 
 
 def vendor_reads(keys, mail) -> tuple:
-    payload = mail.get_content().encode() if isinstance(mail.get_content(), str) else mail.get_content()
+    payload = payload_of(mail)
     plaintext, signer = keys.decrypt(payload)
     return parse_valid(plaintext), signer
 
@@ -72,7 +73,7 @@ def test_disable_gpg_encryption_sends_plain_document_with_warning(config, smtp_s
     done = run_tkalert("--type=heartbeat", "--disable-gpg-encryption")
     assert done.returncode == 0
     assert "unencrypted" in done.stderr.decode()
-    parse_valid(smtp_sink.mails()[0].get_content().encode())
+    parse_valid(payload_of(smtp_sink.mails()[0]))
 
 
 def test_notification_types(config, keys, smtp_sink):
@@ -96,3 +97,13 @@ def test_auth_key_from_file_and_environment_never_argv(tmp_path, keys, smtp_sink
     assert run_tkalert("--type=heartbeat").returncode == 0
     keys_seen = [vendor_reads(keys, m)[0].findtext("authkey") for m in smtp_sink.mails()]
     assert keys_seen == ["KEY-FROM-FILE", "KEY-FROM-ENV"]
+
+
+def test_gnupg_config_names_the_home_as_in_15(tmp_path, keys, smtp_sink, monkeypatch):
+    cfg = write_config(tmp_path / "c.conf", keys, smtp_sink.port, tmp_path / "state")
+    cfg.write_text(cfg.read_text().replace(f"home = {keys.sender_home}\n", ""))
+    monkeypatch.setenv("TKALERT_CONFIG", str(cfg))
+    done = run_tkalert("--type=heartbeat", f"--gnupg-config={keys.sender_home / 'gnupg.conf'}", "--verbose")
+    assert done.returncode == 0, done.stderr
+    assert f"setting --gnupg-config={keys.sender_home / 'gnupg.conf'}" in done.stderr.decode()
+    assert keys.decrypt(payload_of(smtp_sink.mails()[0]))[1] == keys.system

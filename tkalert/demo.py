@@ -67,7 +67,7 @@ def run_demo(say=print) -> int:
         finally:
             controller.stop()
             for home in (vendor_home, system_home):
-                subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], capture_output=True)
+                subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], capture_output=True, check=False)
     say("demo: all steps passed" if not failures else f"demo: {failures} step(s) failed")
     return 1 if failures else 0
 
@@ -76,6 +76,7 @@ def _send_and_read(event, settings, system_home, vendor_home, system, inbox, say
     import gnupg
 
     from tkalert.build.schema import parse_valid
+    from tkalert.deliver.mail import payload_of
     from tkalert.send import SendOptions, send_event
 
     inbox.arrived.clear()
@@ -86,7 +87,7 @@ def _send_and_read(event, settings, system_home, vendor_home, system, inbox, say
     from email import message_from_bytes, policy
 
     mail = message_from_bytes(inbox.mails[-1], policy=policy.default)
-    opened = gnupg.GPG(gnupghome=str(vendor_home)).decrypt(mail.get_content(), always_trust=True)
+    opened = gnupg.GPG(gnupghome=str(vendor_home)).decrypt(payload_of(mail), always_trust=True)
     root = parse_valid(bytes(opened.data))
     signed = opened.valid and opened.pubkey_fingerprint == system
     say(f"vendor decrypted <{root.tag}> {root.findtext('message-id')}: signature by system key "

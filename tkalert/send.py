@@ -126,3 +126,19 @@ def send_event(event: Event, settings: Settings, options: SendOptions) -> SendRe
     document, stamp = render(event, settings)
     message = seal(document, stamp, event, settings, options)
     return replace(deliver(message, settings, options), warnings=warnings)
+
+
+def seal_digest(messages: list[SealedMessage], settings: Settings, options: SendOptions,
+                now: float | None = None) -> SealedMessage:
+    """Fold held-back messages into one sealed `<digest>` (storm control); the head comes from the first one."""
+    from xml.etree import ElementTree
+
+    from tkalert.build.digest import build_digest
+
+    first = ElementTree.fromstring(messages[0].plaintext)  # our own document, never outside input
+    now = time.time() if now is None else now
+    stamp = Stamp(new_message_id(), system_id(settings.system_id), next_sequence(settings.state_dir), now)
+    document = build_digest([m.plaintext for m in messages], first.findtext("authkey") or "",
+                            first.findtext("contact-name"), first.findtext("contact-mail"), stamp)
+    event = Event(kind="heartbeat")
+    return replace(seal(document, stamp, event, settings, options), kind="digest")

@@ -39,23 +39,34 @@ def build_document(event: Event, stamp: Stamp) -> bytes:
     """Return the UTF-8 XML document for a checked event."""
     root = ROOT[event.kind]
     date = event.date if event.date is not None else stamp.now
-    parts = [f'<?xml version="1.0" encoding="UTF-8"?>\n<{root} version="{_escape(__version__)}">\n']
-    parts.append(f'  <authkey category="Monitoring">{_text(event.auth_key, "authkey")}</authkey>\n')
-    parts.append(f"  <date>{int(date)}</date>\n")
-    _optional(parts, "  ", "contact-name", event.contact_person)
-    _optional(parts, "  ", "contact-mail", event.contact_mail)
+    parts = [f'<?xml version="1.0" encoding="UTF-8"?>\n<{root} version="{_escape(__version__)}">\n',
+             head_lines(event.auth_key, date, event.contact_person, event.contact_mail)]
     if event.is_alert:
         _block(parts, "host", HOST_FIELDS, event)
         if event.kind == "service":
             _block(parts, "service", SERVICE_FIELDS, event)
         _optional(parts, "  ", "notification-type", event.notification_type)
-    parts.append(f"  <message-id>{stamp.message_id}</message-id>\n")
-    parts.append(f"  <system-id>{_text(stamp.system_id, 'system-id')}</system-id>\n")
-    parts.append(f"  <sequence>{stamp.sequence}</sequence>\n")
-    parts.append(f"  <timestamp>{iso_utc(stamp.now)}</timestamp>\n")
-    parts.append(f"  <tool>tkalert/{_escape(__version__)}</tool>\n")
+    parts.append(stamp_lines(stamp))
     parts.append(f"</{root}>\n")
     return "".join(parts).encode("utf-8")
+
+
+def head_lines(auth_key: str, date: float, contact_person: str | None, contact_mail: str | None) -> str:
+    """TKalert 1.5's four leading elements, in 1.5's order."""
+    parts = [f'  <authkey category="Monitoring">{_text(auth_key, "authkey")}</authkey>\n',
+             f"  <date>{int(date)}</date>\n"]
+    _optional(parts, "  ", "contact-name", contact_person)
+    _optional(parts, "  ", "contact-mail", contact_mail)
+    return "".join(parts)
+
+
+def stamp_lines(stamp: Stamp) -> str:
+    """tkalert's additions that identify one message."""
+    return (f"  <message-id>{stamp.message_id}</message-id>\n"
+            f"  <system-id>{_text(stamp.system_id, 'system-id')}</system-id>\n"
+            f"  <sequence>{stamp.sequence}</sequence>\n"
+            f"  <timestamp>{iso_utc(stamp.now)}</timestamp>\n"
+            f"  <tool>tkalert/{_escape(__version__)}</tool>\n")
 
 
 def iso_utc(epoch: float) -> str:

@@ -24,7 +24,8 @@ TRUNCATION_MARKER = " [tkalert: {} characters cut]"
 
 def clean(value: str, field: str = "") -> str:
     """Return `value` with non-XML characters replaced and cut at the field's limit (in characters)."""
-    value = _NOT_XML_CHAR.sub(REPLACEMENT, value)
+    if not value.isprintable():  # printable text holds no character XML forbids: skip the regex (hook path)
+        value = _NOT_XML_CHAR.sub(REPLACEMENT, value)
     limit = LIMITS.get(field, DEFAULT_LIMIT)
     if len(value) <= limit:
         return value

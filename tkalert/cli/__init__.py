@@ -12,6 +12,7 @@ import sys
 SUBCOMMANDS = {
     "keygen": "tkalert.cli.keys:keygen",
     "demo": "tkalert.cli.demo:demo",
+    "test": "tkalert.cli.checklist:test_setup",
 }
 
 

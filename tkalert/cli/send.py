@@ -9,10 +9,10 @@ from __future__ import annotations
 import logging
 import sys
 import time
-
-import click
+from functools import lru_cache
 
 from tkalert import __version__
+from tkalert.cli.options import OPTIONS, fast_parse
 from tkalert.cli.runtime import EX_TEMPFAIL, fail, one_line, plugin_line, setup_logging
 from tkalert.errors import TkalertError
 
@@ -23,47 +23,32 @@ EVENT_OPTIONS = (
 )
 
 
-def _opt(*names, **kwargs):
-    return click.option(*names, default=None, metavar=kwargs.pop("metavar", "TEXT"), **kwargs)
+@lru_cache(maxsize=1)
+def click_command():
+    """The click command for the same options: --help, --version, error messages, unusual argv."""
+    import click
 
+    def command(**params):
+        return params
 
-@click.command(name="tkalert", context_settings={"help_option_names": ["-h", "--help"]})
-@_opt("--type", "kind", metavar="heartbeat|service|host|test", help="What to send (default: heartbeat).")
-@_opt("--auth-key", envvar="TKALERT_AUTH_KEY", help="Contract key; better from the config or $TKALERT_AUTH_KEY.")
-@_opt("--contact-person", help="Name of the person support should contact.")
-@_opt("--contact-mail", help="Mail address support should contact.")
-@_opt("--date", metavar="EPOCH", help="Time of the event in Unix seconds (floats accepted; default: now).")
-@_opt("--config", envvar="TKALERT_CONFIG", metavar="FILE", help="Config file (default /etc/tkalert/tkalert.conf).")
-@_opt("--gnupg-config", metavar="FILE", help="TKalert 1.5 gnupg.conf; its directory is the GnuPG home.")
-@click.option("--check", is_flag=True, help="Act as a Nagios plugin: one status line, exit 0/1/2/3.")
-@_opt("--host", help="Host name.")
-@_opt("--ip", help="Host address (IPv4 or IPv6).")
-@_opt("--host-status", metavar="UP|DOWN|UNREACHABLE", help="Host state.")
-@_opt("--os", help="Operating system of the host.")
-@_opt("--serial", help="Server serial number.")
-@_opt("--service", help="Service name.")
-@_opt("--service-status", metavar="OK|WARNING|CRITICAL|UNKNOWN", help="Service state.")
-@_opt("--output", help="Plugin output.")
-@_opt("--perf", help="Performance data.")
-@_opt("--duration", metavar="SECONDS", help="How long the state has lasted (floats accepted).")
-@_opt("--component-serial", help="Serial number of the failing component.")
-@_opt("--component-name", help="Name of the failing component.")
-@_opt("--notification-type", metavar="TYPE", help="PROBLEM, RECOVERY, ACKNOWLEDGEMENT, CUSTOM, FLAPPING*, DOWNTIME*.")
-@_opt("--dump-xml", "--dump", "dump", metavar="FILE", help="Write the plaintext document to FILE ('-': stdout); send nothing.")
-@click.option("--verbose", is_flag=True, help="Log every step with a timestamp on stderr.")
-@click.option("--disable-gpg-encryption", is_flag=True, help="Send the document unencrypted and unsigned (tests only).")
-@_opt("--enabled", metavar="0|1", help="0: print 'tkalert not enabled, exit.' and exit 0.")
-@_opt("--override-target-mail", metavar="ADDRESS", help="Send to this address instead of the configured mail_to.")
-@click.version_option(__version__, "--version", prog_name="tkalert", message="%(prog)s %(version)s")
-def command(**params):
-    """Send a signed, encrypted heartbeat or alert to the vendor (drop-in for TKalert 1.5)."""
-    return params
+    for option in reversed(OPTIONS):
+        if option.metavar is None:
+            command = click.option(*option.names, option.dest, is_flag=True, help=option.help)(command)
+        else:
+            command = click.option(*option.names, option.dest, default=None, metavar=option.metavar,
+                                   envvar=option.envvar, help=option.help)(command)
+    command = click.version_option(__version__, "--version", prog_name="tkalert",
+                                   message="%(prog)s %(version)s")(command)
+    command.__doc__ = "Send a signed, encrypted heartbeat or alert to the vendor (drop-in for TKalert 1.5)."
+    return click.command(name="tkalert", context_settings={"help_option_names": ["-h", "--help"]})(command)
 
 
 def parse(args: list[str]) -> dict | None:
     """Parse argv; None when click already answered (--help, --version)."""
+    import click
+
     try:
-        result = command.main(args=args, prog_name="tkalert", standalone_mode=False)
+        result = click_command().main(args=args, prog_name="tkalert", standalone_mode=False)
     except click.exceptions.Exit:
         return None
     return result if isinstance(result, dict) else None
@@ -73,12 +58,16 @@ def run_send(args: list[str]) -> int:
     started = time.perf_counter()
     check = "--check" in args
     verbose = "--verbose" in args
-    try:
-        params = parse(args)
-    except click.UsageError as exc:
-        return _usage(exc, check)
-    except click.Abort:
-        return fail("interrupted", 130)
+    params = fast_parse(args)
+    if params is None:
+        import click
+
+        try:
+            params = parse(args)
+        except click.UsageError as exc:
+            return _usage(exc, check)
+        except click.Abort:
+            return fail("interrupted", 130)
     if params is None:
         return 0
     setup_logging(params["verbose"])
@@ -98,7 +87,7 @@ def run_send(args: list[str]) -> int:
         return fail(f"internal error: {type(exc).__name__}: {exc} (run with --verbose for details)", 1, verbose)
 
 
-def _usage(exc: click.UsageError, check: bool) -> int:
+def _usage(exc, check: bool) -> int:
     name = f"'{exc.param.opts[0]}'" if getattr(exc, "param", None) is not None and exc.param.opts else ""
     message = one_line(exc.format_message())
     if name and name not in message:

@@ -14,9 +14,9 @@ class Outcome:
     error: str | None = None
 
     @classmethod
-    def sent(cls, message_id: str, destination: str) -> "Outcome":
+    def sent(cls, message_id: str, destination: str) -> Outcome:
         return cls(message_id, destination, True)
 
     @classmethod
-    def failed(cls, message_id: str, destination: str, error: str, permanent: bool = False) -> "Outcome":
+    def failed(cls, message_id: str, destination: str, error: str, permanent: bool = False) -> Outcome:
         return cls(message_id, destination, False, permanent, error)

@@ -1,0 +1,91 @@
+"""Benchmark: one `tkalert --type service ...` invocation, delivered to a local SMTP sink, against its floor.
+
+The floor is what any hook must pay: starting Python (`python3 -c pass`) plus one `gpg --sign --encrypt` of the
+same document. Both are measured in the same run, interleaved, so machine noise hits both alike; the ratio is the
+figure to watch (product goal: <= 1.5).
+
+    python3 bench/hook.py [--runs 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from tkalert.demo import Inbox, free_port
+from tkalert.cli.keys import export_public, generate_system_key
+
+ALERT = ["--type=service", "--host=web01", "--host-status=UP", "--service=IPMI Sensors",
+         "--service-status=CRITICAL", "--output=Critical [PS 1 Status = 'Power Supply Failure detected']",
+         "--perf='System Temp'=28.00 'FAN 1'=1725.00", "--duration=3600.5", "--serial=90000xxxxx"]
+
+
+def timed(args: list[str], **kwargs) -> float:
+    start = time.perf_counter()
+    subprocess.run(args, check=True, capture_output=True, **kwargs)
+    return time.perf_counter() - start
+
+
+def setup(base: Path, port: int) -> tuple[Path, str, str]:
+    vendor_home, home = base / "vendor", base / "system"
+    vendor = generate_system_key(vendor_home, "vendor.example")
+    subprocess.run(["gpg", "--homedir", str(vendor_home), "--batch", "--passphrase", "", "--pinentry-mode",
+                    "loopback", "--quick-add-key", vendor, "cv25519", "encr", "0"], check=True, capture_output=True)
+    system = generate_system_key(home, "bench.example")
+    subprocess.run(["gpg", "--homedir", str(home), "--batch", "--import"], input=export_public(vendor_home, vendor),
+                   check=True, capture_output=True)
+    config = base / "tkalert.conf"
+    config.write_text(
+        f"[tkalert]\nauth_key = 0123456789a\nstate_dir = {base / 'state'}\nspool_dir = {base / 'spool'}\n"
+        f"system_id = bench\n[gnupg]\nhome = {home}\nvendor_keys = {vendor}\nsystem_key = {system}\n"
+        f"[destination vendor]\nhost = 127.0.0.1\nport = {port}\nmail_to = callhome@vendor.example\n"
+        "mail_from = tkalert@bench.example\n")
+    return config, vendor, system
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=30)
+    runs = parser.parse_args().runs
+    from aiosmtpd.controller import Controller
+
+    tkalert = shutil.which("tkalert") or sys.exit("tkalert is not installed (scripts/install)")
+    with tempfile.TemporaryDirectory(prefix="tkalert-bench-") as tmp:
+        base, inbox, port = Path(tmp), Inbox(), free_port()
+        config, vendor, system = setup(base, port)
+        home = str(base / "system")
+        document = subprocess.run([tkalert, "--config", str(config), *ALERT, "--dump-xml=-"], check=True,
+                                  capture_output=True).stdout
+        controller = Controller(inbox, hostname="127.0.0.1", port=port)
+        controller.start()
+        hook, floor = [], []
+        gpg = ["gpg", "--homedir", home, "--batch", "--trust-model", "always", "--armor", "--local-user",
+               f"{system}!", "--sign", "--encrypt", "--recipient", vendor]
+        try:
+            timed(gpg, input=document)  # start gpg-agent once for both sides
+            for _ in range(runs):
+                floor.append(timed([sys.executable, "-c", "pass"]) + timed(gpg, input=document))
+                hook.append(timed([tkalert, "--config", str(config), *ALERT]))
+        finally:
+            controller.stop()
+            subprocess.run(["gpgconf", "--homedir", home, "--kill", "all"], check=False)
+            subprocess.run(["gpgconf", "--homedir", str(base / "vendor"), "--kill", "all"], check=False)
+    if len(inbox.mails) != runs:
+        print(f"only {len(inbox.mails)} of {runs} messages arrived", file=sys.stderr)
+        return 1
+    hook_ms, floor_ms = statistics.median(hook) * 1000, statistics.median(floor) * 1000
+    print(f"runs: {runs}, all {len(inbox.mails)} messages delivered")
+    print(f"hook  (tkalert --type service, delivered): median {hook_ms:.1f} ms")
+    print(f"floor (python3 -c pass + gpg --sign --encrypt): median {floor_ms:.1f} ms")
+    print(f"ratio hook/floor: {hook_ms / floor_ms:.2f}  (goal <= 1.5)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,116 @@
+"""HTTPS transport against a real TLS receiver: pins, rollover, trust on first use, and status codes."""
+
+from __future__ import annotations
+
+import pytest
+
+from tkalert.deliver import open_transport
+from tkalert.errors import ConfigError
+
+
+def https(url, **options):
+    return ("vendor", "https", {"url": url, **options})
+
+
+def deliver(settings, messages):
+    return open_transport(settings.destinations[0], settings).deliver(messages)
+
+
+def test_pinned_certificate_is_accepted_and_the_batch_shares_a_connection(https_receiver, settings_with, sealed,
+                                                                          certificate):
+    receiver = https_receiver()
+    settings = settings_with(https(receiver.url, pin_sha256=certificate.sha256))
+    outcomes = deliver(settings, [sealed(1), sealed(2)])
+    assert [o.delivered for o in outcomes] == [True, True]
+    path, headers, body = receiver.posts[0]
+    assert path == "/tkalert/v1/messages"
+    assert headers["X-Tkalert-Message-Id"] == sealed(1).message_id
+    assert headers["Content-Type"] == "application/pgp-encrypted"
+    assert body == sealed(1).payload
+
+
+def test_another_certificate_is_refused_before_anything_is_sent(https_receiver, settings_with, sealed,
+                                                                other_certificate):
+    receiver = https_receiver()
+    [outcome] = deliver(settings_with(https(receiver.url, pin_sha256=other_certificate.sha256)), [sealed()])
+    assert (outcome.delivered, outcome.permanent) == (False, True)
+    assert "matches no pinned fingerprint" in outcome.error
+    assert receiver.posts == []
+
+
+def test_two_pins_accept_the_old_and_the_new_certificate(https_receiver, settings_with, sealed, certificate,
+                                                         other_certificate):
+    pins = f"{certificate.sha256}, {other_certificate.sha256}"
+    for cert in (certificate, other_certificate):
+        receiver = https_receiver(cert=cert)
+        [outcome] = deliver(settings_with(https(receiver.url, pin_sha256=pins)), [sealed()])
+        assert outcome.delivered, outcome.error
+
+
+def test_trust_on_first_use_records_the_first_and_refuses_a_changed_certificate(https_receiver, settings_with,
+                                                                                sealed, certificate,
+                                                                                other_certificate):
+    first, changed = https_receiver(cert=certificate), https_receiver(cert=other_certificate)
+    settings = settings_with(https(first.url, tofu="yes"))
+    [outcome] = deliver(settings, [sealed(1)])
+    assert outcome.delivered, outcome.error
+    recorded = settings.state_dir / "tofu-vendor.sha256"
+    assert recorded.read_text().replace(":", "").strip().lower() == certificate.sha256
+
+    [again] = deliver(settings, [sealed(2)])
+    assert again.delivered
+
+    [refused] = deliver(settings_with(https(changed.url, tofu="yes")), [sealed(3)])
+    assert (refused.delivered, refused.permanent) == (False, True)
+    assert changed.posts == []
+
+
+def test_verified_chain_with_ca_file(https_receiver, settings_with, sealed, certificate):
+    receiver = https_receiver()
+    [outcome] = deliver(settings_with(https(receiver.url, ca_file=str(certificate.ca_file))), [sealed()])
+    assert outcome.delivered, outcome.error
+
+
+def test_unknown_ca_without_pin_is_refused(https_receiver, settings_with, sealed):
+    receiver = https_receiver()
+    [outcome] = deliver(settings_with(https(receiver.url)), [sealed()])
+    assert (outcome.delivered, outcome.permanent) == (False, True)
+    assert "certificate refused" in outcome.error
+
+
+@pytest.mark.parametrize("status, permanent", [(500, False), (503, False), (408, False), (429, False),
+                                               (400, True), (403, True), (404, True)])
+def test_status_decides_temporary_or_permanent(https_receiver, settings_with, sealed, certificate, status,
+                                               permanent):
+    receiver = https_receiver(status=status)
+    [outcome] = deliver(settings_with(https(receiver.url, pin_sha256=certificate.sha256)), [sealed()])
+    assert (outcome.delivered, outcome.permanent) == (False, permanent)
+    assert f"HTTP {status}" in outcome.error
+
+
+def test_refused_and_silent_receivers_are_temporary(refused_port, silent_port, settings_with, sealed):
+    for port in (refused_port, silent_port):
+        settings = settings_with(https(f"https://127.0.0.1:{port}/", verify="no", timeout="0.3"))
+        [outcome] = deliver(settings, [sealed()])
+        assert (outcome.delivered, outcome.permanent) == (False, False)
+
+
+def test_plain_document_goes_as_xml(https_receiver, settings_with, sealed, certificate):
+    receiver = https_receiver()
+    message = sealed(encrypted=False, payload=b"<heartbeat/>")
+    [outcome] = deliver(settings_with(https(receiver.url, pin_sha256=certificate.sha256)), [message])
+    assert outcome.delivered
+    assert receiver.posts[0][1]["Content-Type"] == "application/xml"
+
+
+@pytest.mark.parametrize("options, words", [
+    ({"url": "http://vendor.example/in"}, "url must be an https:// URL"),
+    ({"tofu": "yes", "pin_sha256": "ab" * 32}, "either pin_sha256 or tofu"),
+    ({"pin_sha256": ",".join(["ab" * 32] * 3)}, "one or two fingerprints"),
+    ({"mail_to": "x@example.com"}, "unknown https option 'mail_to'"),
+])
+def test_bad_options_are_refused(settings_with, options, words):
+    options = dict(options)
+    settings = settings_with(https(options.pop("url", "https://127.0.0.1:1/in"), **options))
+    with pytest.raises(ConfigError, match=words):
+        open_transport(settings.destinations[0], settings)

@@ -1,0 +1,31 @@
+"""Storm control's digest: every folded document travels whole inside one valid, sealed `<digest>`."""
+
+from __future__ import annotations
+
+from conftest import write_config
+from tkalert.build.event import Event
+from tkalert.build.schema import parse_valid
+from tkalert.config import load_settings
+from tkalert.send import SendOptions, complete_event, render, seal, seal_digest
+
+
+def test_digest_embeds_every_event_and_decrypts(tmp_path, keys):
+    settings = load_settings(write_config(tmp_path / "c.conf", keys, 25, tmp_path / "state"), env={})
+    options = SendOptions(gnupg_home=keys.sender_home)
+    folded = []
+    for service in ("HTTP", "SMTP", "]]>&<"):
+        event = complete_event(Event(kind="service", host="web01", service=service, service_status="CRITICAL"),
+                               settings)
+        document, stamp = render(event, settings)
+        folded.append(seal(document, stamp, event, settings, options))
+    digest = seal_digest(folded, settings, options)
+    assert digest.kind == "digest"
+    plaintext, signer = keys.decrypt(digest.payload)
+    assert signer == keys.system
+    root = parse_valid(plaintext)
+    assert root.tag == "digest" and root.findtext("authkey") == "0123456789a"
+    events = root.find("events")
+    assert events.get("count") == "3"
+    assert [a.findtext("message-id") for a in events] == [m.message_id for m in folded]
+    assert [a.findtext("service/name") for a in events] == ["HTTP", "SMTP", "]]>&<"]
+    assert int(root.findtext("sequence")) > max(m.sequence for m in folded)

@@ -1,0 +1,67 @@
+"""man/tkalert.1 stays in step with the click definition and the documented exit codes."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from tkalert.cli import SUBCOMMANDS
+from tkalert.cli.send import click_command
+
+MAN = Path(__file__).resolve().parent.parent / "man" / "tkalert.1"
+
+
+def man_text() -> str:
+    return MAN.read_text(encoding="utf-8").replace("\\-", "-")
+
+
+def documented_options() -> set[str]:
+    options = man_text().split(".SH OPTIONS", 1)[1].split(".SH COMMANDS", 1)[0]
+    return set(re.findall(r"(?<![\w-])(--?[a-z][a-z-]*)", "\n".join(
+        line for line in options.splitlines() if line.startswith((".B", ".TP")) or line.startswith(".BR"))))
+
+
+def test_every_cli_option_is_documented_and_nothing_else():
+    names = {name for param in click_command().params for name in param.opts + param.secondary_opts}
+    names |= {"-h", "--help"}
+    assert documented_options() == names
+
+
+def test_every_admin_command_is_documented():
+    text = man_text().split(".SH COMMANDS", 1)[1].split(".SH ", 1)[0]
+    assert {m for m in re.findall(r"^\.B (\w+)", text, re.M)} == set(SUBCOMMANDS)
+
+
+def test_exit_codes_documented():
+    section = man_text().split(".SH EXIT STATUS", 1)[1].split(".SH ", 1)[0]
+    assert re.findall(r"^\.B (\d+)$", section, re.M) == ["0", "1", "2", "73", "75", "78"]
+
+
+CONF = MAN.parent / "tkalert.conf.5"
+
+
+def conf_section(start: str, end: str | None) -> str:
+    text = CONF.read_text(encoding="utf-8").replace("\\-", "-")
+    body = text.split(start, 1)[1]
+    return body.split(end, 1)[0] if end else body
+
+
+def documented_keys(section: str) -> set[str]:
+    return {word for line in section.splitlines() if line.startswith((".B ", ".BR "))
+            for word in re.findall(r"\b([a-z][a-z0-9_]*)\b", line.split(None, 1)[1]) if "_" in word or word.isalpha()}
+
+
+def test_every_config_key_is_documented():
+    import importlib
+
+    from tkalert.config import GNUPG_KEYS, MAIN_KEYS
+    from tkalert.deliver import TRANSPORTS
+
+    assert MAIN_KEYS <= documented_keys(conf_section(".SH [tkalert]", ".SH [gnupg]"))
+    assert GNUPG_KEYS <= documented_keys(conf_section(".SH [gnupg]", ".SH [destination NAME]"))
+    for name, target in TRANSPORTS.items():
+        module_name, class_name = target.split(":")
+        module = importlib.import_module(module_name)
+        known = getattr(getattr(module, class_name), "KNOWN", None) or module.KNOWN
+        section = conf_section(f".SS transport = {name}", ".S")
+        assert set(known) <= documented_keys(section), (name, set(known) - documented_keys(section))
