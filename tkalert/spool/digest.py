@@ -9,7 +9,7 @@ sealed message (own message id, any kind) that accounts for every one of them. I
 (e.g. `SealError`): the flusher then records the error on the folded entries and tries again next flush.
 
 When the caller passes none, `default_digest_maker(settings)` imports DIGEST_FACTORY lazily (the hook path stays
-lean) and calls it with the settings to get a `make_digest`. If that module is not installed, folded alerts are
+lean) and calls it with the settings to get a `make_digest`. If there is no such function, folded alerts are
 released one by one after their interval instead: delayed, never lost.
 """
 
@@ -24,16 +24,17 @@ from tkalert.spool.policy import StormPolicy
 from tkalert.spool.storm import bucket_of, bucket_ripe
 
 MakeDigest = Callable[[Sequence[SealedMessage]], SealedMessage]
-DIGEST_FACTORY = "tkalert.build.digest:digest_maker"  # digest_maker(settings) -> MakeDigest
+# digest_maker(settings) -> MakeDigest: where build (tkalert.build.digest) and seal meet, like the send path.
+DIGEST_FACTORY = "tkalert.send:digest_maker"
 
 
-def default_digest_maker(settings, factory: str = DIGEST_FACTORY) -> MakeDigest | None:
-    module_name, name = factory.split(":")
+def default_digest_maker(settings) -> MakeDigest | None:
+    module_name, name = DIGEST_FACTORY.split(":")
     try:
-        module = __import__(module_name, fromlist=[name])
-    except ImportError:
+        factory = getattr(__import__(module_name, fromlist=[name]), name)
+    except (ImportError, AttributeError):
         return None
-    return getattr(module, name)(settings)
+    return factory(settings)
 
 
 def ripe_groups(entries: Sequence[Entry], now: float, policy: StormPolicy) -> list[list[Entry]]:

@@ -74,10 +74,6 @@ def loads(data: bytes) -> Entry:
     return Entry(message=SealedMessage(**message), **record)
 
 
-def has_documents(data_entry: Entry) -> bool:
-    return bool(data_entry.message.payload or data_entry.message.plaintext)
-
-
 def _blob(data: bytes) -> dict[str, str]:
     # Text stays readable in the file (an admin may look); anything else round-trips exactly as base64.
     try:
