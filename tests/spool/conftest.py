@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from spoolkit import Clock, Mailbox, write_config
+from .spoolkit import Clock, Mailbox, write_config
 
 from tkalert.config import load_settings
 

@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from spoolkit import ROOT, plain_digest, sealed
+from .spoolkit import ROOT, plain_digest, sealed
 
 from tkalert.spool import flush, open_site, read_log, submit, take_census
 from tkalert.spool.lock import FileLock

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import stat
 
-from spoolkit import plain_digest, sealed
+from .spoolkit import plain_digest, sealed
 
 from tkalert.spool import flush, open_site, read_log, submit, take_census
 from tkalert.spool.lock import FileLock

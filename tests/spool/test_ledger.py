@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from click.testing import CliRunner
-from spoolkit import sealed
+from .spoolkit import sealed
 
 from tkalert.cli.spoolcmds import flush as flush_command, log as log_command, show as show_command
 from tkalert.spool import flush, open_site, read_log, submit

@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from spoolkit import ROOT, sealed
+from .spoolkit import ROOT, sealed
 
 from tkalert.spool import submit
 

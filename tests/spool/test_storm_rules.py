@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from spoolkit import EPOCH, plain_digest, sealed
+from .spoolkit import EPOCH, plain_digest, sealed
 
 from tkalert.spool import flush, open_site, read_log, submit
 from tkalert.spool.lock import FileLock

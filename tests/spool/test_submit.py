@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import pytest
-from spoolkit import ROOT, sealed
+from .spoolkit import ROOT, sealed
 
 from tkalert.errors import ConfigError
 from tkalert.spool import flush, open_site, read_log, submit
