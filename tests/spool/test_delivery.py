@@ -1,0 +1,197 @@
+"""Flush against a real SMTP server that the tests stop, start, make answer 4xx or 5xx, or make slow.
+
+Every message is delivered exactly once after recovery, or lands in failed/ with its reason; none is lost. Time
+travels through the injected clock: no test sleeps through a back-off.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+
+from .spoolkit import plain_digest, sealed
+
+from tkalert.spool import flush, open_site, read_log, submit, take_census
+from tkalert.spool.lock import FileLock
+
+STORM_OFF = {"storm": {"enabled": "off"}}
+
+
+def queue(settings, clock, count: int, **kinds):
+    """Submit while holding the flush lock, as if another process were flushing: everything stays queued."""
+    site = open_site(settings)
+    lock = FileLock(site.outbox.lock_path("flush"))
+    assert lock.try_acquire()
+    try:
+        messages = [sealed(service=f"svc{i}", **kinds) for i in range(count)]
+        results = [submit(m, settings, clock=clock, make_digest=plain_digest) for m in messages]
+    finally:
+        lock.release()
+    assert {r.state for r in results} == {"queued"}
+    return [m.message_id for m in messages]
+
+
+def states(settings) -> dict[str, str]:
+    return {r.message_id: r.state for r in read_log(open_site(settings))}
+
+
+def test_a_queued_batch_goes_over_one_connection(site_config, mailbox, clock):
+    _, settings = site_config(STORM_OFF)
+    ids = queue(settings, clock, 30)
+    report = flush(settings, clock=clock, make_digest=plain_digest)
+    assert sorted(report.sent) == sorted(ids)
+    assert sorted(mailbox.accepted) == sorted(ids)
+    assert len(mailbox.connections) == 1
+    assert set(states(settings).values()) == {"sent"}
+    assert take_census(open_site(settings), clock()).depth == 0
+
+
+def test_server_down_then_up_delivers_exactly_once_with_back_off(site_config, mailbox, clock):
+    _, settings = site_config(STORM_OFF)
+    mailbox.stop()
+    message = sealed()
+    result = submit(message, settings, clock=clock)
+    assert result.state == "queued" and "cannot connect" in result.reason
+    entry = open_site(settings).outbox.load("outbox", message.message_id)
+    assert (entry.attempts, entry.next_try - clock()) == (1, 60)
+
+    clock.advance(59)
+    assert flush(settings, clock=clock).deferred == {}  # not due yet: no attempt
+    clock.advance(1)
+    assert message.message_id in flush(settings, clock=clock).deferred
+    entry = open_site(settings).outbox.load("outbox", message.message_id)
+    assert (entry.attempts, entry.next_try - clock()) == (2, 120)  # doubled
+
+    mailbox.start()
+    clock.advance(120)
+    assert flush(settings, clock=clock).sent == [message.message_id]
+    clock.advance(3600)
+    assert flush(settings, clock=clock).sent == []
+    assert mailbox.accepted == [message.message_id]
+    assert states(settings) == {message.message_id: "sent"}
+
+
+def test_back_off_is_capped(site_config, mailbox, clock):
+    _, settings = site_config({**STORM_OFF, "spool": {"retry_base": "1m", "retry_cap": "10m"}})
+    mailbox.stop()
+    message = sealed()
+    submit(message, settings, clock=clock)
+    waits = []
+    for _ in range(6):
+        entry = open_site(settings).outbox.load("outbox", message.message_id)
+        waits.append(entry.next_try - clock())
+        clock.advance(entry.next_try - clock())
+        flush(settings, clock=clock)
+    assert waits == [60, 120, 240, 480, 600, 600]
+
+
+def test_4xx_is_retried_until_the_server_accepts(site_config, mailbox, clock):
+    _, settings = site_config(STORM_OFF)
+    mailbox.mode = "tempfail"
+    ids = queue(settings, clock, 5)
+    report = flush(settings, clock=clock)
+    assert set(report.deferred) == set(ids) and all("451" in e for e in report.deferred.values())
+    log = {r.message_id: r for r in read_log(open_site(settings))}
+    assert all(log[i].state == "queued" and "451" in log[i].last_error for i in ids)
+
+    mailbox.mode = "accept"
+    clock.advance(60)
+    assert sorted(flush(settings, clock=clock).sent) == sorted(ids)
+    assert sorted(mailbox.accepted) == sorted(ids)
+
+
+def test_5xx_moves_the_message_to_failed_with_its_reason(site_config, mailbox, clock):
+    _, settings = site_config(STORM_OFF)
+    mailbox.mode = "permfail"
+    message = sealed()
+    result = submit(message, settings, clock=clock)
+    assert result.state == "failed" and "554" in result.reason
+    site = open_site(settings)
+    failed = site.outbox.load("failed", message.message_id)
+    assert failed.status == "failed" and "554 5.7.1 message refused by policy" in failed.last_error
+    assert failed.message.plaintext == message.plaintext  # kept, not deleted unseen
+    clock.advance(86400)
+    mailbox.mode = "accept"
+    assert flush(settings, clock=clock).sent == []  # failed/ waits for an admin
+    assert take_census(site, clock()).failed == 1
+
+
+def test_unsent_messages_expire_into_failed_after_max_age(site_config, mailbox, clock):
+    _, settings = site_config(STORM_OFF)
+    mailbox.stop()
+    message = sealed()
+    submit(message, settings, clock=clock)
+    clock.advance(7 * 86400 - 1)
+    assert flush(settings, clock=clock).expired == {}
+    clock.advance(1)
+    report = flush(settings, clock=clock)
+    assert "within 7d" in report.expired[message.message_id]
+    assert "cannot connect" in report.expired[message.message_id]
+    census = take_census(open_site(settings), clock())
+    assert (census.depth, census.failed, census.expired) == (0, 1, 1)
+    assert states(settings) == {message.message_id: "expired"}
+
+
+def test_a_slow_server_does_not_hold_the_hook(site_config, mailbox, clock):
+    import time
+
+    _, settings = site_config({**STORM_OFF, "spool": {"hook_budget": "1s"}}, timeout=10)
+    mailbox.delay = 3.0
+    message = sealed()
+    started = time.monotonic()
+    result = submit(message, settings, clock=clock)
+    assert time.monotonic() - started < 2.0
+    assert result.state == "queued" and "still running" in result.reason
+    report = flush(settings, clock=clock, wait=30)  # waits for the hook's flush to finish
+    assert report.sent == []  # the hook's worker delivered it meanwhile
+    assert mailbox.accepted == [message.message_id]
+    assert states(settings) == {message.message_id: "sent"}
+
+
+def test_a_server_slower_than_the_timeout_is_a_temporary_failure(site_config, mailbox, clock):
+    _, settings = site_config(STORM_OFF, timeout=1)
+    mailbox.delay = 2.0
+    ids = queue(settings, clock, 2)
+    report = flush(settings, clock=clock)
+    assert set(report.deferred) == set(ids) and "timed out" in " ".join(report.deferred.values())
+    mailbox.delay = 0
+    clock.advance(60)
+    flush(settings, clock=clock)
+    # The server may have kept a mail whose answer came too late: at least once, duplicates carry the same id.
+    assert set(mailbox.accepted) == set(ids)
+
+
+def test_stop_start_4xx_5xx_in_turn_lose_nothing(site_config, mailbox, clock):
+    _, settings = site_config(STORM_OFF)
+    sent_ids, refused_ids = [], []
+    for phase in ("down", "tempfail", "accept", "permfail", "down", "accept"):
+        if phase == "down":
+            mailbox.stop()
+        elif mailbox.controller is None:
+            mailbox.start()
+        if phase != "down":
+            mailbox.mode = phase
+        ids = queue(settings, clock, 4)
+        flush(settings, clock=clock)
+        (refused_ids if phase == "permfail" else sent_ids).extend(ids)
+        clock.advance(3600)
+    flush(settings, clock=clock)
+    log = states(settings)
+    assert sorted(mailbox.accepted) == sorted(sent_ids)  # exactly once each
+    assert {log[i] for i in sent_ids} == {"sent"} and {log[i] for i in refused_ids} == {"failed"}
+    assert take_census(open_site(settings), clock()).depth == 0
+
+
+def test_spool_files_are_private(site_config, mailbox, clock):
+    _, settings = site_config(STORM_OFF)
+    mailbox.stop()
+    message = sealed()
+    submit(message, settings, clock=clock)
+    site = open_site(settings)
+    for directory in (site.outbox.root, site.outbox.root / "outbox", site.outbox.root / "failed"):
+        assert stat.S_IMODE(os.stat(directory).st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(site.outbox.path("outbox", message.message_id)).st_mode) == 0o600
+    mailbox.start()
+    clock.advance(60)
+    flush(settings, clock=clock)
+    assert stat.S_IMODE(os.stat(site.archive.path(message.message_id)).st_mode) == 0o600

@@ -1,0 +1,68 @@
+"""submit: the hook's entry point — categories, idempotence, a lean import path, errors that must raise."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from .spoolkit import ROOT, sealed
+
+from tkalert.errors import ConfigError
+from tkalert.spool import flush, open_site, read_log, submit
+
+
+def test_a_switched_off_category_is_skipped_and_not_spooled(site_config, mailbox, clock):
+    _, settings = site_config({"categories": {"heartbeat": "off"}})
+    result = submit(sealed("heartbeat"), settings, clock=clock)
+    assert (result.state, result.reason) == ("skipped", "heartbeat is switched off in [categories]")
+    assert submit(sealed("alert"), settings, clock=clock).state == "sent"
+    assert [r.kind for r in read_log(open_site(settings))] == ["alert"]
+
+
+def test_the_same_message_twice_is_spooled_once(settings, mailbox, clock):
+    message = sealed()
+    assert submit(message, settings, clock=clock).state == "sent"
+    assert submit(message, settings, clock=clock).state == "sent"
+    assert mailbox.accepted == [message.message_id]
+
+
+def test_an_override_target_travels_with_the_entry(settings, mailbox, clock):
+    mailbox.stop()
+    message = sealed()
+    submit(message, settings, clock=clock, override_to="tester@vendor.test")
+    entry = open_site(settings).outbox.load("outbox", message.message_id)
+    assert entry.override_to == "tester@vendor.test"
+
+
+def test_misconfiguration_raises_but_the_message_stays_queued(tmp_path, clock):
+    from tkalert.config import Settings
+
+    settings = Settings(spool_dir=tmp_path / "spool", state_dir=tmp_path / "state")
+    message = sealed()
+    with pytest.raises(ConfigError, match="no destination configured"):
+        submit(message, settings, clock=clock)
+    assert [r.state for r in read_log(open_site(settings))] == ["queued"]
+
+
+def test_a_heartbeat_is_never_folded(site_config, mailbox, clock):
+    _, settings = site_config({"storm": {"rate": "1"}})
+    assert [submit(sealed("heartbeat"), settings, clock=clock).state for _ in range(3)] == ["sent"] * 3
+
+
+def test_the_import_path_of_submit_is_lean():
+    code = ("import sys, tkalert.spool; heavy = {'lxml', 'click', 'gnupg', 'smtplib', 'email'} & set(sys.modules);"
+            "print(sorted(heavy))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_a_crashed_submit_leaves_an_entry_the_flusher_adopts(settings, mailbox, clock):
+    from tkalert.spool.entry import new_entry
+
+    site = open_site(settings)
+    message = sealed()
+    site.outbox.add(new_entry(message, clock(), "incoming"))  # written, then the hook died before storm control
+    assert flush(settings, clock=clock).sent == []
+    clock.advance(61)
+    assert flush(settings, clock=clock).sent == [message.message_id]

@@ -1,0 +1,118 @@
+"""`tkalert flush`, `tkalert log`, `tkalert show ID`: the spool's admin commands (see tkalert.spool).
+
+flush delivers what is due (run by tkalert-flush.timer or cron); log lists every message with its delivery state;
+show prints the exact plaintext document that was sealed. Each loads the config itself (--config or
+$TKALERT_CONFIG) and leaves errors to the admin group's boundary.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import click
+
+STATES = ("incoming", "queued", "folded", "sent", "failed", "expired")
+COLUMNS = ("TIME", "TYPE", "HOST/SERVICE", "STATE", "DESTINATION", "MESSAGE-ID", "LAST ERROR")
+
+config_option = click.option("--config", envvar="TKALERT_CONFIG", metavar="FILE", default=None,
+                             help="Config file (default /etc/tkalert/tkalert.conf).")
+
+
+def _site(config):
+    from tkalert.config import load_settings
+    from tkalert.spool import open_site
+
+    settings = load_settings(config)
+    return settings, open_site(settings)
+
+
+@click.command()
+@config_option
+@click.option("--wait", type=float, default=60.0, show_default=True, metavar="SECONDS",
+              help="How long to wait for a running flush to finish before leaving the work to it.")
+@click.option("--retry-failed", "retry", is_flag=True, help="First put every entry in failed/ back into the outbox.")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing unless something failed.")
+def flush(config, wait, retry, quiet):
+    """Deliver every queued message that is due, over one connection per destination."""
+    from tkalert.config import load_settings
+    from tkalert.spool import flush as flush_spool, retry_failed
+
+    settings = load_settings(config)
+    if retry:
+        moved = retry_failed(settings, wait=wait)
+        if not quiet:
+            click.echo(f"requeued {len(moved)} failed message(s)")
+    report = flush_spool(settings, wait=wait)
+    if not quiet or report.failed or report.expired:
+        click.echo(report.summary())
+    for message_id, reason in {**report.failed, **report.expired}.items():
+        click.echo(f"{message_id}: moved to failed/: {reason}", err=True)
+    return 0
+
+
+@click.command(name="log")
+@config_option
+@click.option("--state", "states", multiple=True, type=click.Choice(STATES), help="Only these states (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line instead of a table.")
+def log(config, states, as_json):
+    """List every message: time, type, host/service, state, destination, message id, last error."""
+    from tkalert.spool import read_log
+
+    _, site = _site(config)
+    records = read_log(site, set(states) or None)
+    if as_json:
+        for record in records:
+            click.echo(json.dumps(_as_dict(record), sort_keys=True))
+        return 0
+    rows = [COLUMNS] + [_row(r) for r in records]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS) - 1)]
+    for row in rows:
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[-1])
+    return 0
+
+
+@click.command()
+@config_option
+@click.argument("message_id")
+def show(config, message_id):
+    """Print the exact plaintext document that was sealed for MESSAGE_ID (a unique prefix is enough)."""
+    from tkalert.errors import UsageError
+    from tkalert.spool import find_entry
+
+    _, site = _site(config)
+    entry = find_entry(site, message_id)
+    if not entry.message.plaintext:
+        raise UsageError(f"{entry.message_id} was {entry.status}, but its document was not archived "
+                         "([categories] archive = off when it was sent)")
+    click.get_binary_stream("stdout").write(entry.message.plaintext)
+    return 0
+
+
+def _row(record) -> tuple[str, ...]:
+    where = "/".join(p for p in (record.host, record.service) if p) or "-"
+    error = record.last_error or ""
+    if record.digest_id:
+        error = f"in digest {record.digest_id}" + (f" ({error})" if error else "")
+    if record.digest_of:
+        error = f"digest of {len(record.digest_of)} alert(s)" + (f"; {error}" if error else "")
+    if record.state == "queued" and record.attempts:
+        error = f"{error} (attempt {record.attempts}, next {_when(record.next_try)})"
+    return (_when(record.time), record.kind, where, record.state, record.destination or "-", record.message_id,
+            " ".join(error.split()))
+
+
+def _when(moment: float | None) -> str:
+    if moment is None:
+        return "-"
+    return datetime.fromtimestamp(moment, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _as_dict(record) -> dict:
+    from dataclasses import asdict
+
+    data = asdict(record)
+    data["digest_of"] = list(record.digest_of)
+    for key in ("time", "next_try", "finished"):
+        data[key + "_iso"] = _when(data[key])
+    return data
