@@ -56,6 +56,11 @@ def test_every_config_key_is_documented():
 
     from tkalert.config import GNUPG_KEYS, MAIN_KEYS
     from tkalert.deliver import TRANSPORTS
+    from tkalert.spool.policy import ARCHIVE_KEYS, CATEGORY_KEYS, SPOOL_KEYS, STORM_KEYS
+
+    for section, keys in (("spool", SPOOL_KEYS), ("storm", STORM_KEYS), ("archive", ARCHIVE_KEYS),
+                          ("categories", CATEGORY_KEYS)):
+        assert set(keys) <= documented_keys(conf_section(f".SH [{section}]", ".SH ")), section
 
     assert MAIN_KEYS <= documented_keys(conf_section(".SH [tkalert]", ".SH [gnupg]"))
     assert GNUPG_KEYS <= documented_keys(conf_section(".SH [gnupg]", ".SH [destination NAME]"))

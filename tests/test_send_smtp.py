@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import free_port, run_tkalert, write_config
+from conftest import SmtpSink, free_port, run_tkalert, write_config
 from tkalert.build.schema import parse_valid
 from tkalert.deliver.mail import payload_of
 
@@ -50,15 +50,31 @@ def test_override_target_mail(config, smtp_sink):
     assert smtp_sink.messages[0]["to"] == ["other@vendor.test"]
 
 
-def test_refused_server_is_a_temporary_failure(tmp_path, keys, monkeypatch):
-    cfg = write_config(tmp_path / "c.conf", keys, free_port(), tmp_path / "state")
+def test_refused_server_queues_and_flush_delivers_later(tmp_path, keys, monkeypatch):
+    port = free_port()
+    cfg = write_config(tmp_path / "c.conf", keys, port, tmp_path / "state")
     monkeypatch.setenv("TKALERT_CONFIG", str(cfg))
     done = run_tkalert(*ALERT)
-    assert done.returncode == 75
-    assert "cannot connect to 127.0.0.1" in done.stderr.decode()
-    check = run_tkalert(*ALERT, "--check")
-    assert check.returncode == 2
-    assert "could not send alert" in check.stdout.decode() and "- CRITICAL|runtime=" in check.stdout.decode()
+    assert done.returncode == 0, done.stderr
+    assert "queued" in done.stderr.decode() and "refused" in done.stderr.decode()
+    check = run_tkalert(*ALERT[:3], "--service-status=WARNING", "--check")
+    assert check.returncode == 1
+    assert "queued alert for retry" in check.stdout.decode() and "- WARNING|runtime=" in check.stdout.decode()
+    sink = SmtpSink()
+    sink.port = port
+    from aiosmtpd.controller import Controller
+
+    sink.controller = Controller(sink, hostname="127.0.0.1", port=port)
+    sink.start()
+    try:
+        flushed = run_tkalert("flush", "--now")
+        assert flushed.returncode == 0, flushed.stderr
+        assert len(sink.messages) == 2
+        states = {vendor_reads(keys, m)[0].findtext("service/status") for m in sink.mails()}
+        assert states == {"CRITICAL", "WARNING"}
+        assert b"sent" in run_tkalert("log").stdout
+    finally:
+        sink.stop()
 
 
 def test_placeholder_contact_is_sent_but_check_warns(config, keys, smtp_sink):

@@ -30,7 +30,7 @@ class SealError(TkalertError):
     exit_code = 1
 
 
-class DeliveryError(TkalertError):
-    """The message could not be handed to any destination."""
+class SpoolError(TkalertError):
+    """The message could not be written to the outbox: nothing is safe yet, so the caller should try again."""
 
-    exit_code = 1
+    exit_code = 75  # EX_TEMPFAIL: Zabbix retries, an MTA pipe keeps the mail

@@ -23,3 +23,4 @@ class SealedMessage:
     host: str | None = None
     service: str | None = None
     state: str | None = None
+    notification: str | None = None  # PROBLEM, RECOVERY, ACKNOWLEDGEMENT, CUSTOM (None: not given)

@@ -1,4 +1,4 @@
-"""The sender pipeline in one place: event -> build -> seal -> deliver, with the outcome as data.
+"""The sender pipeline in one place: event -> build -> seal -> spool (-> deliver), with the outcome as data.
 
 Callers (the `tkalert` command, the Zabbix alert script, the heartbeat plugin) hand over an `Event` and the
 `Settings`; they get a `SendResult` back and decide how to show it. Misuse and bad configuration raise
@@ -30,11 +30,10 @@ PLACEHOLDER_DOMAINS = ("example.com", "example.net", "example.org", "example", "
 
 @dataclass(frozen=True)
 class SendResult:
-    state: str  # sent | queued | failed | skipped
+    state: str  # sent | queued (safe in the spool, retried) | failed (in failed/, with the reason) | skipped
     kind: str
     message_id: str | None = None
     reason: str | None = None
-    temporary: bool = False  # failed, but trying again later can help
     warnings: tuple[str, ...] = ()
 
 
@@ -93,7 +92,7 @@ def seal(document: bytes, stamp: Stamp, event: Event, settings: Settings, option
         message_id=stamp.message_id, kind="alert" if event.is_alert else event.kind, system_id=stamp.system_id,
         sequence=stamp.sequence, created=stamp_time(stamp), payload=payload, plaintext=document,
         encrypted=options.encrypt, host=event.host, service=event.service,
-        state=event.service_status or event.host_status,
+        state=event.service_status or event.host_status, notification=event.notification_type,
     )
 
 
@@ -103,15 +102,22 @@ def stamp_time(stamp: Stamp) -> str:
     return iso_utc(stamp.now)
 
 
-def deliver(message: SealedMessage, settings: Settings, options: SendOptions) -> SendResult:
-    from tkalert.deliver import deliver_batch
+def spool(message: SealedMessage, settings: Settings, options: SendOptions) -> SendResult:
+    """Write the message to the outbox first, then let the spool try delivery once (tkalert.spool.submit)."""
+    from tkalert.errors import SpoolError
+    from tkalert.spool import submit
 
-    (outcome,) = deliver_batch([message], settings, options.override_to)
-    if outcome.delivered:
-        log.info("Sent %s %s via %s", message.kind, message.message_id, outcome.destination)
-        return SendResult("sent", message.kind, message.message_id)
-    log.error("Delivery failed: %s", outcome.error)
-    return SendResult("failed", message.kind, message.message_id, outcome.error, temporary=not outcome.permanent)
+    try:
+        submitted = submit(message, settings, override_to=options.override_to)
+    except OSError as exc:
+        raise SpoolError(f"cannot write the spool {settings.spool_dir}: {exc.strerror or exc}; nothing was sent "
+                         "(free the disk or fix spool_dir in [tkalert], then retry)") from None
+    log.info("Spooled %s %s: %s%s", message.kind, message.message_id, submitted.state,
+             f" ({submitted.reason})" if submitted.reason else "")
+    if submitted.state == "folded":
+        reason = f"held back by storm control, goes out in the next digest: {submitted.reason}"
+        return SendResult("queued", message.kind, message.message_id, reason)
+    return SendResult(submitted.state, message.kind, message.message_id, submitted.reason)
 
 
 def send_event(event: Event, settings: Settings, options: SendOptions) -> SendResult:
@@ -125,7 +131,7 @@ def send_event(event: Event, settings: Settings, options: SendOptions) -> SendRe
     warnings = tuple(w for w in (placeholder_warning(event),) if w)
     document, stamp = render(event, settings)
     message = seal(document, stamp, event, settings, options)
-    return replace(deliver(message, settings, options), warnings=warnings)
+    return replace(spool(message, settings, options), warnings=warnings)
 
 
 def seal_digest(messages: list[SealedMessage], settings: Settings, options: SendOptions,

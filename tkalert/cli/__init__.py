@@ -13,6 +13,9 @@ SUBCOMMANDS = {
     "keygen": "tkalert.cli.keys:keygen",
     "demo": "tkalert.cli.demo:demo",
     "test": "tkalert.cli.checklist:test_setup",
+    "flush": "tkalert.cli.spoolcmds:flush",
+    "log": "tkalert.cli.spoolcmds:log",
+    "show": "tkalert.cli.spoolcmds:show",
 }
 
 

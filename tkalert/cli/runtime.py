@@ -2,10 +2,10 @@
 
 Errors become one line on stderr and an exit code (a traceback only with --verbose). Exit codes, as documented
 in tkalert(1):
-  0  sent (or, with --enabled=0 / a skipped notification type, nothing to do)
-  1  could not be built, sealed or delivered (permanent)
+  0  sent, or safe in the spool for a later retry (or nothing to do: --enabled=0, a skipped notification type)
+  1  could not be built or sealed, or delivery failed permanently (the message is in the spool's failed/)
   2  usage error: a bad option or value
-  75 delivery failed for now (EX_TEMPFAIL): retrying later can help
+  75 the message could not be written to the spool (EX_TEMPFAIL): nothing is safe yet, the caller should retry
   78 configuration error (EX_CONFIG)
 In --check mode the plugin codes apply instead: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
 """
@@ -18,7 +18,6 @@ import time
 
 from tkalert import __version__
 
-EX_TEMPFAIL = 75
 PLUGIN_CODES = {"OK": 0, "WARNING": 1, "CRITICAL": 2, "UNKNOWN": 3}
 LOG_FORMAT = "%(asctime)s [%(levelname)s] %(message)s"
 

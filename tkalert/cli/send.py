@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from tkalert import __version__
 from tkalert.cli.options import OPTIONS, fast_parse
-from tkalert.cli.runtime import EX_TEMPFAIL, fail, one_line, plugin_line, setup_logging
+from tkalert.cli.runtime import fail, one_line, plugin_line, setup_logging
 from tkalert.errors import TkalertError
 
 log = logging.getLogger("tkalert")
@@ -127,9 +127,13 @@ def _disabled(value: str) -> bool:
 
 def _dump(event, settings, target: str) -> int:
     from tkalert.build.schema import parse_valid
-    from tkalert.send import complete_event, render
+    from tkalert.send import complete_event, render, skip_reason
 
-    document, _ = render(complete_event(event, settings), settings)
+    event = complete_event(event, settings)
+    if skip_reason(event):
+        print(f"tkalert: skipped: {skip_reason(event)}", file=sys.stderr)
+        return 0
+    document, _ = render(event, settings)
     parse_valid(document)
     log.debug("Dump xml to file (%s)", target)
     if target == "-":
@@ -172,7 +176,7 @@ def _check_line(result, started: float) -> int:
     if result.state == "queued":
         return plugin_line("WARNING", f"queued {result.kind} for retry: {result.reason}", started)
     if result.state == "skipped":
-        return plugin_line("OK", f"skipped {result.kind}: {result.reason}", started)
+        return plugin_line("WARNING", f"did not send {result.kind}: {result.reason}", started)
     return plugin_line("CRITICAL", f"could not send {result.kind}: {result.reason}", started)
 
 
@@ -183,4 +187,4 @@ def _exit_code(result) -> int:
         if result.state != "sent":
             print(f"tkalert: {result.state}: {one_line(result.reason or '')}", file=sys.stderr)
         return 0
-    return fail(f"could not send {result.kind}: {result.reason}", EX_TEMPFAIL if result.temporary else 1)
+    return fail(f"could not send {result.kind}: {result.reason}", 1)

@@ -32,8 +32,9 @@ def _site(config):
 @click.option("--wait", type=float, default=60.0, show_default=True, metavar="SECONDS",
               help="How long to wait for a running flush to finish before leaving the work to it.")
 @click.option("--retry-failed", "retry", is_flag=True, help="First put every entry in failed/ back into the outbox.")
+@click.option("--now", "now", is_flag=True, help="Try every queued message now, ignoring its back-off.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing unless something failed.")
-def flush(config, wait, retry, quiet):
+def flush(config, wait, retry, now, quiet):
     """Deliver every queued message that is due, over one connection per destination."""
     from tkalert.config import load_settings
     from tkalert.spool import flush as flush_spool, retry_failed
@@ -43,12 +44,12 @@ def flush(config, wait, retry, quiet):
         moved = retry_failed(settings, wait=wait)
         if not quiet:
             click.echo(f"requeued {len(moved)} failed message(s)")
-    report = flush_spool(settings, wait=wait)
+    report = flush_spool(settings, wait=wait, ignore_backoff=now)
     if not quiet or report.failed or report.expired:
         click.echo(report.summary())
     for message_id, reason in {**report.failed, **report.expired}.items():
         click.echo(f"{message_id}: moved to failed/: {reason}", err=True)
-    return 0
+    return 1 if report.failed or report.expired else 0
 
 
 @click.command(name="log")

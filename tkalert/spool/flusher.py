@@ -52,8 +52,9 @@ class FlushReport:
 
 class Flusher:
     def __init__(self, settings, policy: Policy, outbox: Outbox, archive: Archive, clock: Callable[[], float],
-                 make_digest: MakeDigest | None, deadline: float | None = None):
+                 make_digest: MakeDigest | None, deadline: float | None = None, ignore_backoff: bool = False):
         self.settings = settings
+        self.ignore_backoff = ignore_backoff  # `tkalert flush --now`: the admin fixed the cause, try everything
         self.policy = policy
         self.outbox = outbox
         self.archive = archive
@@ -130,7 +131,7 @@ class Flusher:
     def due_entries(self, now: float, attempted: set[str]) -> list[Entry]:
         due = [
             e for e in self.outbox.entries("outbox")
-            if e.next_try <= now and e.message_id not in attempted and not self.finished_before(e, "outbox")
+            if (e.next_try <= now or self.ignore_backoff) and e.message_id not in attempted and not self.finished_before(e, "outbox")
         ]
         due.sort(key=lambda e: (e.queued_at, e.message_id))
         return due[: self.policy.spool.batch_size]
@@ -173,9 +174,9 @@ class Flusher:
 
 
 def flush(settings, *, clock: Callable[[], float] = time.time, make_digest: MakeDigest | None = None,
-          wait: float | None = 0, budget: float | None = None) -> FlushReport:
+          wait: float | None = 0, budget: float | None = None, ignore_backoff: bool = False) -> FlushReport:
     """Deliver everything due. wait: seconds to wait for the flush lock (0: don't, None: for ever);
-    budget: seconds of real time after which no new round starts."""
+    budget: seconds of real time after which no new round starts; ignore_backoff: everything queued is due."""
     from tkalert.spool.digest import default_digest_maker
     from tkalert.spool.lock import FileLock
     from tkalert.spool.site import open_site
@@ -187,7 +188,7 @@ def flush(settings, *, clock: Callable[[], float] = time.time, make_digest: Make
     try:
         maker = make_digest if make_digest is not None else default_digest_maker(settings)
         deadline = None if budget is None else time.monotonic() + budget
-        return Flusher(settings, site.policy, site.outbox, site.archive, clock, maker, deadline).run()
+        return Flusher(settings, site.policy, site.outbox, site.archive, clock, maker, deadline, ignore_backoff).run()
     finally:
         lock.release()
 

@@ -5,8 +5,8 @@ discarded: a folded alert waits in folded/ until its interval is over, then the 
 interval to `make_digest` (see tkalert.spool.digest) and sends the one digest. The rules, in this order:
 
 1. only alerts are judged; heartbeats, tests, reports and digests always go out;
-2. an identical repeat (same host, service and state as the last alert for that pair, inside `repeat_window`)
-   is folded;
+2. an identical repeat (a problem with the same host, service and state as the last alert for that pair, inside
+   `repeat_window`) is folded; an acknowledgement or custom notification is never a repeat;
 3. a change to a worse state of a known host/service always goes out at once, whatever the rate;
 4. in each `interval` (aligned to the clock, like the digests), the first `rate` alerts go out; later ones are
    folded into that interval's digest.
@@ -72,7 +72,9 @@ def decide(previous: Previous | None, message: SealedMessage, now: float, claim_
 
     claim_slot() takes one of the interval's `rate` slots and says whether there was one left."""
     state = state_of(message)
-    if previous and previous[0] == state and now - previous[1] < policy.repeat_window:
+    # An acknowledgement or custom notification in the same state is news, not a repeat: only problems fold.
+    repeat = previous and previous[0] == state and message.notification in (None, "PROBLEM")
+    if repeat and now - previous[1] < policy.repeat_window:
         return Verdict(True, f"repeat of {state} for {_what(message)} within {describe(policy.repeat_window)}"), None
     worse = previous is not None and now - previous[1] < MEMORY_SPAN and severity(state) > severity(previous[0])
     if claim_slot() or worse:
