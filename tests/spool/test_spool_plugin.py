@@ -16,7 +16,7 @@ PLUGIN = ROOT / "plugins" / "check_tkalert_spool"
 def check(config, *args):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run([sys.executable, str(PLUGIN), "--config", str(config), *args], capture_output=True,
-                          text=True, env=env, timeout=60)
+                          text=True, env=env, timeout=60, check=False)
     return done.returncode, done.stdout.strip()
 
 

@@ -23,7 +23,7 @@ def run(events, policy=POLICY):
             continue
         bucket = bucket_of(now, policy)
 
-        def claim():
+        def claim(bucket=bucket):
             slots[bucket] = slots.get(bucket, 0) + 1
             return slots[bucket] <= policy.rate
 

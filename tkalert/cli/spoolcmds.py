@@ -69,7 +69,7 @@ def log(config, states, as_json):
     rows = [COLUMNS] + [_row(r) for r in records]
     widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS) - 1)]
     for row in rows:
-        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[-1])
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)) + "  " + row[-1])
     return 0
 
 

@@ -13,7 +13,7 @@ each transport's `probe()` for `tkalert test`: the connection stages one by one,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from tkalert.config import Destination, Settings
 from tkalert.deliver.outcome import Outcome
@@ -43,18 +43,27 @@ def open_transport(destination: Destination, settings: Settings):
 
 
 def deliver_batch(
-    messages: Sequence[SealedMessage], settings: Settings, override_to: str | None = None
+    messages: Sequence[SealedMessage], settings: Settings, override_to: str | None = None,
+    on_outcome: Callable[[Outcome], None] | None = None,
 ) -> list[Outcome]:
-    """Try each destination in order; a message goes to the next one only when the previous failed."""
+    """Try each destination in order; a message goes to the next one only when the previous failed.
+
+    `on_outcome` hears each message's final outcome as soon as it is known (a delivery at once, a failure after
+    the last destination), so the spool can record it before the next message goes: a flusher killed mid-batch
+    then resends at most the one message that was on the wire."""
     transports = _transports(settings, override_to)
     pending = list(messages)
     tried: dict[str, list[Outcome]] = {m.message_id: [] for m in messages}
-    for transport in transports:
+    for index, transport in enumerate(transports):
         if not pending:
             break
-        outcomes = transport.deliver(pending)
-        for outcome in outcomes:
+        last = index == len(transports) - 1
+        outcomes = []
+        for outcome in transport.each_outcome(pending):
             tried[outcome.message_id].append(outcome)
+            outcomes.append(outcome)
+            if on_outcome is not None and (outcome.delivered or last):
+                on_outcome(_final(tried[outcome.message_id]))
         pending = [m for m, o in zip(pending, outcomes, strict=True) if not o.delivered]
     return [_final(tried[m.message_id]) for m in messages]
 

@@ -27,6 +27,8 @@ Options of a `[destination NAME]` section with `transport = https` (default in b
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import http.client
 import os
 import socket
@@ -68,14 +70,20 @@ class HttpsTransport:
         self._sock = None
 
     def deliver(self, messages: list[SealedMessage]) -> list[Outcome]:
+        return list(self.each_outcome(messages))
+
+    def each_outcome(self, messages: list[SealedMessage]) -> Iterator[Outcome]:
+        """One outcome per message, each as soon as the receiver answered for it."""
         connection = _Connection(self.host, self.port, self.timeout, self._open)
         try:
             connection.connect()
         except EXPECTED as exc:
             failure = classify(exc)
-            return [self._failed(message, failure.reason, failure.permanent) for message in messages]
+            yield from (self._failed(message, failure.reason, failure.permanent) for message in messages)
+            return
         try:
-            return [self._post(connection, message) for message in messages]
+            for message in messages:
+                yield self._post(connection, message)
         finally:
             connection.close()
 

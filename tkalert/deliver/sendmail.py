@@ -16,6 +16,8 @@ Options of a `[destination NAME]` section with `transport = sendmail` (default i
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import os
 import shlex
 import shutil
@@ -53,9 +55,13 @@ class SendmailTransport:
         self.mail_to = mail_to
 
     def deliver(self, messages: list[SealedMessage]) -> list[Outcome]:
+        return list(self.each_outcome(messages))
+
+    def each_outcome(self, messages: list[SealedMessage]) -> Iterator[Outcome]:
         if not self.mail_to:
             raise ConfigError(f"[destination {self.name}]: mail_to is not set (or give --override-target-mail)")
-        return [self._send_one(message) for message in messages]
+        for message in messages:
+            yield self._send_one(message)
 
     def probe(self) -> list[Step]:
         program = shutil.which(self.command[0])

@@ -24,6 +24,8 @@ Options of a `[destination NAME]` section with `transport = smtp` (default in br
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import smtplib
 import socket
 from typing import ClassVar
@@ -81,6 +83,10 @@ class SmtpTransport:
         self.mail_to = mail_to
 
     def deliver(self, messages: list[SealedMessage]) -> list[Outcome]:
+        return list(self.each_outcome(messages))
+
+    def each_outcome(self, messages: list[SealedMessage]) -> Iterator[Outcome]:
+        """One outcome per message, each as soon as the server answered for it (the spool records it at once)."""
         if not self.mail_to:
             raise ConfigError(f"[destination {self.name}]: mail_to is not set (or give --override-target-mail)")
         for name, stage in self.stages():
@@ -88,9 +94,11 @@ class SmtpTransport:
                 stage()
             except EXPECTED as exc:
                 self._close()
-                return [self._failed(message, exc, name) for message in messages]
+                yield from (self._failed(message, exc, name) for message in messages)
+                return
         try:
-            return [self._send_one(message) for message in messages]
+            for message in messages:
+                yield self._send_one(message)
         finally:
             self._close()
 

@@ -131,7 +131,8 @@ class Flusher:
     def due_entries(self, now: float, attempted: set[str]) -> list[Entry]:
         due = [
             e for e in self.outbox.entries("outbox")
-            if (e.next_try <= now or self.ignore_backoff) and e.message_id not in attempted and not self.finished_before(e, "outbox")
+            if (e.next_try <= now or self.ignore_backoff) and e.message_id not in attempted
+            and not self.finished_before(e, "outbox")
         ]
         due.sort(key=lambda e: (e.queued_at, e.message_id))
         return due[: self.policy.spool.batch_size]
@@ -149,24 +150,25 @@ class Flusher:
         from tkalert.deliver import deliver_batch  # imported only when something is due
 
         for override_to in sorted({e.override_to for e in due}, key=lambda a: a or ""):
-            batch = [e for e in due if e.override_to == override_to]
-            self.record(batch, deliver_batch([e.message for e in batch], self.settings, override_to))
+            batch = {e.message_id: e for e in due if e.override_to == override_to}
+            # Each outcome is recorded the moment it is known, not when the batch ends (see deliver_batch).
+            deliver_batch([e.message for e in batch.values()], self.settings, override_to,
+                          on_outcome=lambda outcome, batch=batch: self.record(batch[outcome.message_id], outcome))
 
-    def record(self, batch: list[Entry], outcomes) -> None:
+    def record(self, entry: Entry, outcome) -> None:
         now = self.clock()
-        for entry, outcome in zip(batch, outcomes):
-            tried = dict(attempts=entry.attempts + 1, destination=outcome.destination)
-            if outcome.delivered:
-                self.archive.record(entry.with_status("sent", finished_at=now, last_error=None, **tried))
-                self.outbox.remove(entry.message_id, "outbox")
-                self.report.sent.append(entry.message_id)
-            elif outcome.permanent:
-                self.to_failed(entry.with_status("failed", finished_at=now, last_error=outcome.error, **tried))
-                self.report.failed[entry.message_id] = outcome.error or "refused"
-            else:
-                retry = next_try(now, entry.attempts + 1, self.policy.spool)
-                self.outbox.save(entry.with_status("queued", next_try=retry, last_error=outcome.error, **tried))
-                self.report.deferred[entry.message_id] = outcome.error or "not delivered"
+        tried = dict(attempts=entry.attempts + 1, destination=outcome.destination)
+        if outcome.delivered:
+            self.archive.record(entry.with_status("sent", finished_at=now, last_error=None, **tried))
+            self.outbox.remove(entry.message_id, "outbox")
+            self.report.sent.append(entry.message_id)
+        elif outcome.permanent:
+            self.to_failed(entry.with_status("failed", finished_at=now, last_error=outcome.error, **tried))
+            self.report.failed[entry.message_id] = outcome.error or "refused"
+        else:
+            retry = next_try(now, entry.attempts + 1, self.policy.spool)
+            self.outbox.save(entry.with_status("queued", next_try=retry, last_error=outcome.error, **tried))
+            self.report.deferred[entry.message_id] = outcome.error or "not delivered"
 
     def to_failed(self, entry: Entry, source: str = "outbox") -> None:
         self.outbox.save(entry, area="failed")
