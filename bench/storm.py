@@ -1,0 +1,113 @@
+"""Benchmark: a storm of N alerts fired at once, each a real `tkalert --type service` process.
+
+Measures the wall time from the first launch until every event has reached a local SMTP sink (on its own or
+folded into a digest), the total CPU of all tkalert processes and flushes, how many messages and digests the
+sink received, and checks that none of the N events was lost or sent twice. Storm control runs with its default
+rate (20 a minute) but a 10 s interval, so the run does not wait a whole minute for the last digest.
+
+    python3 bench/storm.py [--events 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from hook import setup  # noqa: E402  (same keys and config as the hook benchmark)
+
+from tkalert.demo import Inbox, free_port  # noqa: E402
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def fire(tkalert: str, config: Path, events: int) -> None:
+    procs = [subprocess.Popen([tkalert, "--config", str(config), "--type=service", f"--host=node{i % 100:03d}",
+                               f"--service=disk{i // 100}", "--service-status=CRITICAL", f"--output=event {i}"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for i in range(events)]
+    failures = sum(proc.wait() != 0 for proc in procs)
+    if failures:
+        sys.exit(f"{failures} tkalert processes failed")
+
+
+def drain(tkalert: str, config: Path, spool: Path, limit: float = 120.0) -> None:
+    """Flush until the outbox and folded/ are empty (digests wait for their interval to end)."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        subprocess.run([tkalert, "flush", "--config", str(config), "--now", "-q"], check=False,
+                       stdout=subprocess.DEVNULL)
+        if not any(any((spool / area).glob("*")) for area in ("incoming", "outbox", "folded")):
+            return
+        time.sleep(1)
+    left = {area: sorted(p.name for p in (spool / area).glob("*")) for area in ("incoming", "outbox", "folded")}
+    sys.exit(f"spool not empty after {limit:g} s: {left}")
+
+
+def count_events(inbox: Inbox, vendor_home: Path) -> tuple[int, int, list[str]]:
+    """Decrypt every mail as the vendor: (plain alerts, digests, every event's output)."""
+    from email import message_from_bytes, policy
+
+    import gnupg
+    from lxml import etree
+
+    from tkalert.deliver.mail import payload_of
+
+    gpg, alerts, digests, outputs = gnupg.GPG(gnupghome=str(vendor_home)), 0, 0, []
+    for raw in inbox.mails:
+        root = etree.fromstring(bytes(gpg.decrypt(payload_of(message_from_bytes(raw, policy=policy.default))).data))
+        if root.tag == "digest":
+            digests += 1
+            outputs += [a.findtext("service/plugin-output") for a in root.find("events")]
+        else:
+            alerts += 1
+            outputs.append(root.findtext("service/plugin-output"))
+    return alerts, digests, outputs
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=1000)
+    events = parser.parse_args().events
+    from aiosmtpd.controller import Controller
+
+    tkalert = shutil.which("tkalert") or sys.exit("tkalert is not installed (scripts/install)")
+    with tempfile.TemporaryDirectory(prefix="tkalert-storm-") as tmp:
+        base, inbox, port = Path(tmp), Inbox(), free_port()
+        config, _, _ = setup(base, port)
+        with config.open("a") as fh:
+            fh.write("[storm]\ninterval = 10s\n")
+        controller = Controller(inbox, hostname="127.0.0.1", port=port)
+        controller.start()
+        try:
+            cpu, start = children_cpu(), time.perf_counter()
+            fire(tkalert, config, events)
+            hooks_done = time.perf_counter() - start
+            drain(tkalert, config, base / "spool")
+            wall, cpu = time.perf_counter() - start, children_cpu() - cpu
+            alerts, digests, outputs = count_events(inbox, base / "vendor")
+        finally:
+            controller.stop()
+            for home in ("system", "vendor"):
+                subprocess.run(["gpgconf", "--homedir", str(base / home), "--kill", "all"], check=False)
+    expected = {f"event {i}" for i in range(events)}
+    lost, duplicates = expected - set(outputs), len(outputs) - len(set(outputs))
+    print(f"events: {events}; all hooks returned after {hooks_done:.1f} s")
+    print(f"wall time until all delivered: {wall:.1f} s; CPU of all tkalert processes: {cpu:.1f} s")
+    folded = len(outputs) - alerts
+    print(f"mails: {len(inbox.mails)} ({alerts} alerts on their own, {digests} digests holding {folded})")
+    print(f"lost: {len(lost)}; duplicates: {duplicates}")
+    return 1 if lost else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
