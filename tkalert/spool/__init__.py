@@ -15,13 +15,21 @@ The API, for the hook (tkalert.send), the CLI (tkalert.cli.spoolcmds) and the sp
 This package imports only the standard library and tkalert's own types: the hook path stays lean.
 """
 
-from tkalert.spool.census import Census, take_census
-from tkalert.spool.flusher import FlushReport, flush, retry_failed
-from tkalert.spool.ledger import LogRecord, find_entry, read_log
-from tkalert.spool.site import Site, open_site
-from tkalert.spool.submission import SubmitResult, submit
+# name -> submodule: imported on first use, so the hook's `submit` does not load the flusher's and log's modules
+# until it needs them.
+_EXPORTS = {
+    "Census": "census", "take_census": "census",
+    "FlushReport": "flusher", "flush": "flusher", "retry_failed": "flusher",
+    "LogRecord": "ledger", "find_entry": "ledger", "read_log": "ledger",
+    "Site": "site", "open_site": "site",
+    "SubmitResult": "submission", "submit": "submission",
+}
+__all__ = sorted(_EXPORTS)
 
-__all__ = [
-    "Census", "FlushReport", "LogRecord", "Site", "SubmitResult",
-    "find_entry", "flush", "open_site", "read_log", "retry_failed", "submit", "take_census",
-]
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'tkalert.spool' has no attribute {name!r}")
+    from importlib import import_module
+
+    return getattr(import_module(f"tkalert.spool.{_EXPORTS[name]}"), name)
