@@ -29,3 +29,13 @@ def test_digest_embeds_every_event_and_decrypts(tmp_path, keys):
     assert [a.findtext("message-id") for a in events] == [m.message_id for m in folded]
     assert [a.findtext("service/name") for a in events] == ["HTTP", "SMTP", "]]>&<"]
     assert int(root.findtext("sequence")) > max(m.sequence for m in folded)
+
+
+def test_digest_is_encrypted_when_any_folded_message_was(tmp_path, keys):
+    settings = load_settings(write_config(tmp_path / "c.conf", keys, 25, tmp_path / "state"), env={})
+    event = complete_event(Event(kind="service", host="web01", service="HTTP", service_status="CRITICAL"), settings)
+    clear, sealed = (seal(*render(event, settings), event, settings,
+                          SendOptions(gnupg_home=keys.sender_home, encrypt=encrypt)) for encrypt in (False, True))
+    assert parse_valid(seal_digest([clear, clear], settings, SendOptions(keys.sender_home)).payload).tag == "digest"
+    mixed = seal_digest([clear, sealed], settings, SendOptions(keys.sender_home, encrypt=False))
+    assert mixed.encrypted and keys.decrypt(mixed.payload)[1] == keys.system

@@ -147,6 +147,9 @@ def seal_digest(messages: list[SealedMessage], settings: Settings, options: Send
     document = build_digest([m.plaintext for m in messages], first.findtext("authkey") or "",
                             first.findtext("contact-name"), first.findtext("contact-mail"), stamp)
     event = Event(kind="heartbeat")
+    # A digest is encrypted unless every message in it was sent in the clear (--disable-gpg-encryption): folding
+    # must never take the protection off a message, nor add a seal that a debugging set-up cannot open.
+    options = replace(options, encrypt=any(m.encrypted for m in messages))
     return replace(seal(document, stamp, event, settings, options), kind="digest")
 
 
