@@ -1,0 +1,69 @@
+"""plugins/check_tkalert_heartbeat, run as a monitoring daemon runs it: each run sends one heartbeat, and the state
+says what became of it - OK sent, WARNING queued or sent with a warning, CRITICAL failing, UNKNOWN misused."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import free_port, write_config
+from tkalert.build.schema import parse_valid
+from tkalert.deliver.mail import payload_of
+
+ROOT = Path(__file__).resolve().parent.parent
+PLUGIN = ROOT / "plugins" / "check_tkalert_heartbeat"
+
+
+def check(config, *args):
+    env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT)}  # a daemon's bare environment: no HOME
+    done = subprocess.run([sys.executable, str(PLUGIN), "--config", str(config), *args], capture_output=True,
+                          text=True, env=env, timeout=60, check=False)
+    return done.returncode, done.stdout.strip()
+
+
+def test_sent_heartbeat_is_ok_with_perfdata_and_opens_at_the_vendor(tmp_path, keys, smtp_sink):
+    config = write_config(tmp_path / "c.conf", keys, smtp_sink.port, tmp_path / "state")
+    code, output = check(config)
+    assert code == 0, output
+    assert output.startswith("TKALERT HEARTBEAT OK - sent heartbeat ")
+    assert "runtime=" in output and "queued=0;;;0" in output and "failed=0;;;0" in output
+    [mail] = smtp_sink.mails()
+    plaintext, signer = keys.decrypt(payload_of(mail))
+    assert signer == keys.system
+    root = parse_valid(plaintext)
+    assert root.tag == "heartbeat" and root.findtext("message-id") in output
+
+
+def test_server_down_is_warning_queued_and_the_heartbeat_waits_in_the_spool(tmp_path, keys):
+    config = write_config(tmp_path / "c.conf", keys, free_port(), tmp_path / "state")
+    code, output = check(config)
+    assert code == 1, output
+    assert output.startswith("TKALERT HEARTBEAT WARNING - queued for retry heartbeat")
+    assert "cannot connect" in output and "queued=1;;;0" in output
+
+
+def test_placeholder_contact_is_sent_but_warning(tmp_path, keys, smtp_sink):
+    config = write_config(tmp_path / "c.conf", keys, smtp_sink.port, tmp_path / "state")
+    config.write_text(config.read_text().replace("admin@acme-gmbh.de", "root@example.com"))
+    code, output = check(config)
+    assert code == 1 and "placeholder address" in output, output
+    assert len(smtp_sink.messages) == 1
+
+
+def test_sealing_failure_is_critical_with_the_reason(tmp_path, keys, smtp_sink):
+    config = write_config(tmp_path / "c.conf", keys, smtp_sink.port, tmp_path / "state")
+    config.write_text(config.read_text().replace(keys.vendor, "A" * 40))
+    code, output = check(config)
+    assert code == 2, output
+    assert output.startswith("TKALERT HEARTBEAT CRITICAL - could not send heartbeat: ") and "A" * 40 in output
+    assert smtp_sink.messages == []
+
+
+def test_broken_config_is_unknown_in_one_line(tmp_path):
+    bad = tmp_path / "c.conf"
+    bad.write_text("[tkalert]\nauth_kee = x\n")
+    code, output = check(bad)
+    assert code == 3 and "unknown key 'auth_kee'" in output and "Traceback" not in output
+    assert len(output.splitlines()) == 1
