@@ -70,3 +70,18 @@ def test_every_config_key_is_documented():
         known = getattr(getattr(module, class_name), "KNOWN", None) or module.KNOWN
         section = conf_section(f".SS transport = {name}", ".S")
         assert set(known) <= documented_keys(section), (name, set(known) - documented_keys(section))
+
+
+def test_every_plugin_option_is_in_its_man_page():
+    import os
+    import subprocess
+    import sys
+
+    root = MAN.parent.parent
+    for plugin in ("check_tkalert_spool", "check_tkalert_heartbeat"):
+        env = {**os.environ, "PYTHONPATH": str(root)}
+        usage = subprocess.run([sys.executable, str(root / "plugins" / plugin), "--help"], capture_output=True,
+                               text=True, env=env, check=True).stdout
+        options = set(re.findall(r"(?<![\w-])(--[a-z][a-z-]+)", usage)) - {"--help"}
+        page = (MAN.parent / f"{plugin}.1").read_text(encoding="utf-8").replace("\\-", "-")
+        assert options and {o for o in options if o not in page} == set(), plugin
