@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import resource
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -21,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from hook import setup  # noqa: E402  (same keys and config as the hook benchmark)
+from hook import installed_command, setup  # noqa: E402  (same keys and config as the hook benchmark)
 
 from tkalert.demo import Inbox, free_port  # noqa: E402
 
@@ -80,7 +79,7 @@ def main() -> int:
     events = parser.parse_args().events
     from aiosmtpd.controller import Controller
 
-    tkalert = shutil.which("tkalert") or sys.exit("tkalert is not installed (scripts/install)")
+    tkalert = installed_command()
     with tempfile.TemporaryDirectory(prefix="tkalert-storm-") as tmp:
         base, inbox, port = Path(tmp), Inbox(), free_port()
         config, _, _ = setup(base, port)

@@ -1,7 +1,7 @@
 """Outbox: the spool directory (default /var/spool/tkalert) and where each entry lies in it.
 
     tmp/        half-written files; a crash leaves only these behind, and they are garbage
-    incoming/   written durably by submit, waiting for storm control (a few milliseconds)
+    incoming/   entries a submit wrote before storm control judged them (tkalert 0.1); the flusher adopts them
     outbox/     queued: due for delivery at the entry's next try
     folded/     held by storm control for the digest of their interval
     failed/     permanently refused or expired; kept until an admin retries or removes them

@@ -1,6 +1,6 @@
 """Storm control: decide, per alert, whether it goes out on its own or is folded into the interval's digest.
 
-Sits in submit, between writing the entry to incoming/ and releasing it to outbox/ or folded/. Nothing is
+Sits in submit, just before the entry is written to outbox/ or folded/ (tkalert.spool.submission). Nothing is
 discarded: a folded alert waits in folded/ until its interval is over, then the flusher hands all alerts of that
 interval to `make_digest` (see tkalert.spool.digest) and sends the one digest. The rules, in this order:
 
