@@ -40,7 +40,7 @@ def timed(args: list[str], **kwargs) -> float:
     return time.perf_counter() - start
 
 
-def setup(base: Path, port: int) -> tuple[Path, str, str]:
+def setup(base: Path, port: int, storm: str = "enabled = off") -> tuple[Path, str, str]:
     vendor_home, home = base / "vendor", base / "system"
     vendor = generate_system_key(vendor_home, "vendor.example")
     subprocess.run(["gpg", "--homedir", str(vendor_home), "--batch", "--passphrase", "", "--pinentry-mode",
@@ -54,8 +54,8 @@ def setup(base: Path, port: int) -> tuple[Path, str, str]:
         f"system_id = bench\n[gnupg]\nhome = {home}\nvendor_keys = {vendor}\nsystem_key = {system}\n"
         f"[destination vendor]\nhost = 127.0.0.1\nport = {port}\nmail_to = callhome@vendor.example\n"
         "mail_from = tkalert@bench.example\n"
-        # One event's path is measured here; folding repeats and storms is bench/storm.py's business.
-        "[storm]\nenabled = off\n")
+        # One event's path is measured here (storm control off); bench/storm.py measures the folding.
+        f"[storm]\n{storm}\n")
     return config, vendor, system
 
 
