@@ -16,6 +16,7 @@ SUBCOMMANDS = {
     "flush": "tkalert.cli.spoolcmds:flush",
     "log": "tkalert.cli.spoolcmds:log",
     "show": "tkalert.cli.spoolcmds:show",
+    "zabbix": "tkalert.cli.zabbix:zabbix",
 }
 
 
