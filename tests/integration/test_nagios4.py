@@ -362,7 +362,7 @@ def test_service_problem_and_recovery_reach_the_vendor_intact_and_harmless(nagio
     assert alert.findtext("host/operating-system") == "Debian GNU/Linux 12 (bookworm)"
     assert alert.findtext("service/component-serial") == "PSU-0815"
     assert alert.findtext("service/component-name") == "Power Supply 1"
-    assert alert.findtext("authkey") == "0123456789a"  # from tkalert.conf: the host leaves _AUTH_KEY NOT_SET
+    assert alert.findtext("authkey") == "0123456789a"  # from tkalert.conf: the template leaves _AUTH_KEY empty
     assert alert.findtext("contact-name") == "Testperson"
     assert abs(int(alert.findtext("date")) - time.time()) < 120  # $LASTSERVICECHECK$, the passive result's time
 
