@@ -80,6 +80,19 @@ def test_tkmon_notification_line(config):
     assert b"NOT_SET" not in done.stdout
 
 
+def test_unset_macros_fall_back_to_the_config(config):
+    """NOT_SET, or a macro Nagios left unexpanded because its custom variable is not defined, means "not given":
+    the config's auth key and contact fill in, and optional fields are left out."""
+    done = run_tkalert("--type=service", "--auth-key=NOT_SET", "--contact-person=$_HOSTTKMON_CONTACTPERSON$",
+                       "--contact-mail=NOT_SET", "--host=web01", "--service=RAID", "--service-status=CRITICAL",
+                       "--serial=$_HOSTTK_SERIAL$", "--os=$_HOSTOS$", "--output=costs $5$", "--dump-xml=-")
+    assert done.returncode == 0, done.stderr
+    root = parse_valid(done.stdout)
+    assert (root.findtext("authkey"), root.findtext("contact-name")) == ("0123456789a", "Testperson")
+    assert root.find("host/server-serial") is None and root.find("host/operating-system") is None
+    assert root.findtext("service/plugin-output") == "costs $5$"
+
+
 def test_enabled_zero_exits_with_15_message(config):
     done = run_tkalert(*tkmon_line("0"))
     assert done.returncode == 0

@@ -46,11 +46,13 @@ class SendOptions:
 
 def complete_event(event: Event, settings: Settings) -> Event:
     """Fill what the command line left out from the config, then normalise and check the event."""
+    from tkalert.build.event import absent_to_none
+
     return replace(
         event,
-        auth_key=event.auth_key or settings.auth_key,
-        contact_person=event.contact_person or settings.contact_person,
-        contact_mail=event.contact_mail or settings.contact_mail,
+        auth_key=absent_to_none(event.auth_key) or settings.auth_key,
+        contact_person=absent_to_none(event.contact_person) or settings.contact_person,
+        contact_mail=absent_to_none(event.contact_mail) or settings.contact_mail,
     ).checked()
 
 

@@ -1,9 +1,10 @@
 """The event: what a caller (command line, alert script) asks tkalert to report.
 
-Values arrive as strings from monitoring macros. An empty string or TKmon's `NOT_SET` means "not given": Nagios
-expands an unset custom macro to nothing, and absent optional fields are left out of the document instead of being
-filled with placeholders. `checked()` normalises states and numbers and raises `UsageError` naming the option when
-a value cannot be understood or a field that identifies the event is missing.
+Values arrive as strings from monitoring macros. An empty string, TKmon's `NOT_SET` or an unexpanded macro
+(`$_HOSTTK_SERIAL$`: Nagios leaves the macro of an undefined custom variable as it stands) means "not given", and
+absent optional fields are left out of the document instead of being filled with placeholders. `checked()`
+normalises states and numbers and raises `UsageError` naming the option when a value cannot be understood or a field
+that identifies the event is missing.
 """
 
 from __future__ import annotations
@@ -81,9 +82,16 @@ class Event:
 
 
 def absent_to_none(value):
-    if isinstance(value, str) and value.strip() in ABSENT:
+    if isinstance(value, str) and (value.strip() in ABSENT or _unexpanded_macro(value.strip())):
         return None
     return value
+
+
+def _unexpanded_macro(text: str) -> bool:
+    """`$_HOSTTK_SERIAL$` as a whole value: Nagios leaves a macro of an undefined custom variable in the command
+    as it stands, so the literal name arrives where a value was meant - it means "not given"."""
+    name = text[1:-1]
+    return len(text) > 2 and text[0] == text[-1] == "$" and name.replace("_", "").isalnum() and name.isupper()
 
 
 def _number(value, name: str) -> float | None:
