@@ -133,3 +133,29 @@ def test_a_digest_that_cannot_be_built_is_retried_not_lost(storm_settings, mailb
     assert len(folded) == 2 and all("vendor key expired" in r.last_error for r in folded)
     report = flush(storm_settings, clock=clock, make_digest=plain_digest)
     assert len(mailbox.delivered() - set(report.digests)) == 5 and len(report.digests) == 1
+
+
+def test_a_fold_cut_short_after_queuing_its_digest_makes_no_second_digest(storm_settings, mailbox, clock):
+    """A hook's flush thread dies with the hook when its budget runs out: here, right after the digest was queued
+    and before the folded alerts left folded/. The next flush finishes that work instead of folding them again."""
+    from tkalert.spool.entry import new_entry
+
+    site = open_site(storm_settings)
+    lock = FileLock(site.outbox.lock_path("flush"))
+    lock.try_acquire()  # nobody delivers while the storm is submitted
+    messages = [sealed(service=f"svc{i}") for i in range(6)]
+    for message in messages:
+        submit(message, storm_settings, clock=clock)
+    lock.release()
+    folded = sorted(site.outbox.entries("folded"), key=lambda e: e.queued_at)
+    assert len(folded) == 3
+    digest = plain_digest([e.message for e in folded])
+    site.outbox.add(new_entry(digest, clock(), "queued", digest_of=tuple(e.message_id for e in folded)))
+    clock.advance(60)
+
+    report = flush(storm_settings, clock=clock, make_digest=plain_digest)
+    assert report.digests == {} and sorted(report.recovered) == sorted(e.message_id for e in folded)
+    assert sorted(mailbox.folded) == sorted(e.message_id for e in folded)  # once, inside the one digest
+    assert mailbox.delivered() - {digest.message_id} == {m.message_id for m in messages}
+    log = {r.message_id: r for r in read_log(site)}
+    assert {log[e.message_id].digest_id for e in folded} == {digest.message_id}
