@@ -292,3 +292,24 @@ def test_zabbix_section_is_checked_strictly(tmp_path):
         with pytest.raises(ConfigError, match=complaint):
             access_from_section(section, tmp_path)
     assert {"url", "user", "password_file", "token_file", "timeout"} <= ZABBIX_KEYS
+
+
+# --- tkalert zabbix setup, where no Zabbix is needed -------------------------------------------------------------
+
+def test_setup_says_what_is_missing_in_one_line(tmp_path, keys):
+    from conftest import run_tkalert
+
+    config = write_config(tmp_path / "tkalert.conf", keys, free_port(), tmp_path / "state")
+    password = tmp_path / "pw"
+    password.write_text("zabbix\n")
+    env = {"PATH": "/usr/bin:/bin"}
+    no_api = run_tkalert("zabbix", "setup", f"--config={config}", env=env)
+    assert no_api.returncode == 2 and b"no Zabbix API: give --url" in no_api.stderr
+    no_user = run_tkalert("zabbix", "setup", "--url=http://127.0.0.1:1", "--action=x", f"--config={config}",
+                          "--user=Admin", f"--password-file={password}", env=env)
+    assert no_user.returncode == 2 and b"--action needs --user-media" in no_user.stderr
+    down = run_tkalert("zabbix", "setup", f"--url=http://127.0.0.1:{free_port()}", "--user=Admin",
+                       f"--password-file={password}", f"--config={config}", env=env)
+    assert down.returncode == 1 and b"cannot reach the Zabbix API at http://127.0.0.1:" in down.stderr
+    for done in (no_api, no_user, down):
+        assert done.stderr.count(b"\n") == 1 and b"Traceback" not in done.stderr
