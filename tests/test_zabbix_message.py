@@ -104,7 +104,8 @@ def test_problem_message_becomes_the_alert():
     ("3", "Average", "CRITICAL"), ("4", "High", "CRITICAL"), ("5", "Disaster", "CRITICAL"),
     ("5", "Kaputt", "CRITICAL"),  # a renamed severity: the number decides
     ("{EVENT.NSEVERITY}", "Average", "CRITICAL"), ("{EVENT.NSEVERITY}", "warning", "WARNING"),
-    ("{EVENT.NSEVERITY}", "Kaputt", "UNKNOWN"), ("9", "*UNKNOWN*", "UNKNOWN"),
+    ("{EVENT.NSEVERITY}", "Kaputt", "UNKNOWN"), ("9", "*UNKNOWN*", "UNKNOWN"), ("²", "", "UNKNOWN"),
+    ("4" * 5000, "Warning", "WARNING"),
 ])
 def test_severity_table(number, name, state):
     event = event_from_message(expand("PROBLEM", EVENT_NSEVERITY=number, EVENT_SEVERITY=name))
@@ -156,6 +157,11 @@ def test_format_rules_heading_unknown_keys_repeats_and_case():
     fields = parse_fields("tkalert alert\nHOST = h1\nnew_key=ignored\n  and its continuation\ntrigger=t\n"
                           "host=h2\nseverity=3")
     assert fields == {"host": "h1", "trigger": "t", "severity": "3"}
+
+
+def test_notification_falls_back_to_the_event_status():
+    assert event_from_message("notification=?\nstatus=RESOLVED\nhost=h\ntrigger=t").notification_type == "RECOVERY"
+    assert event_from_message("status=PROBLEM\nhost=h\ntrigger=t\nseverity=3").service_status == "CRITICAL"
 
 
 def test_missing_severity_and_notification_still_send_a_problem():

@@ -89,7 +89,7 @@ def event_from_message(text: str) -> Event:
         missing = "host=" if not host else "trigger="
         raise MessageError(f"the message has no usable {missing} line: it is not the tkalert media type's message "
                            "template (re-import it with 'tkalert zabbix setup', see tkalert-zabbix(1))")
-    operation = NOTIFICATIONS.get(_word(fields.get("notification") or fields.get("status")), "PROBLEM")
+    operation = operation_of(fields)
     return Event(
         kind="service", host=host, ip=fields.get("ip"), os=fields.get("os"), serial=fields.get("serial"),
         service=fields["trigger"], service_status=service_state(fields, operation), output=output_text(fields),
@@ -97,6 +97,14 @@ def event_from_message(text: str) -> Event:
         component_serial=fields.get("component_serial"), component_name=fields.get("component_name"),
         notification_type=notification_type(operation, fields.get("update_action")),
     )
+
+
+def operation_of(fields: dict[str, str]) -> str:
+    """PROBLEM, RECOVERY or UPDATE: the template's notification= line, else {EVENT.STATUS}, else a problem."""
+    for key in ("notification", "status"):
+        if _word(fields.get(key)) in NOTIFICATIONS:
+            return NOTIFICATIONS[_word(fields.get(key))]
+    return "PROBLEM"
 
 
 def service_state(fields: dict[str, str], operation: str) -> str:
@@ -108,7 +116,7 @@ def service_state(fields: dict[str, str], operation: str) -> str:
 
 def severity_state(number: str | None, name: str | None) -> str:
     """By number, else by Zabbix's default name; UNKNOWN (still a problem) when neither says how severe."""
-    if number is not None and number.strip().isdigit() and int(number) in SEVERITIES:
+    if number is not None and re.fullmatch(r"[0-9]", number.strip()) and int(number) in SEVERITIES:
         return SEVERITIES[int(number)][1]
     for word in (name, number):
         if word and word.strip().lower() in STATE_BY_NAME:
