@@ -31,6 +31,8 @@ HOST = "srv1.example.com"
 SERIAL = "SN-90000123"
 OS_NAME = "Debian GNU/Linux 12"
 AUTH_KEY = "0123456789a"  # the key tests/conftest.py write_config puts in the site's config
+OTHER_HOST = "lab.example.com"
+OTHER_KEY = "lab-contract-42"
 
 FEATURES = """\
 object CheckerComponent "checker" { }
@@ -64,6 +66,15 @@ object Host "{HOST}" {{
   vars.tkalert_heartbeat = true
   vars.serial = "{SERIAL}"
   vars.os = "{OS_NAME}"
+}}
+
+// a host of another contract: its own auth key, and no address, serial or OS to pass
+object Host "{OTHER_HOST}" {{
+  check_command = "dummy"
+  enable_active_checks = false
+  max_check_attempts = 1
+  vars.tkalert = true
+  vars.tkalert_auth_key = "{OTHER_KEY}"
 }}
 
 template Service "passive-service" {{
@@ -109,6 +120,7 @@ class Icinga2:
         self.pipe = self.dirs["run"] / "icinga2.cmd"
         self.log = self.dirs["log"] / "icinga2.log"
         self.process: subprocess.Popen | None = None
+        self.stdout = None
         self._write_config(bin_dir, site.config, layout)
 
     def _write_config(self, bin_dir: Path, tkalert_config: Path, layout: str) -> None:
@@ -152,8 +164,9 @@ class Icinga2:
 
     def start(self) -> None:
         # as root, like the packaged service: the umbrella process drops to nagios before it reads any config
-        self.process = subprocess.Popen(self.argv(), stdout=(self.root / "stdout.log").open("wb"),
-                                        stderr=subprocess.STDOUT, start_new_session=True)
+        self.stdout = (self.root / "stdout.log").open("wb")
+        self.process = subprocess.Popen(self.argv(), stdout=self.stdout, stderr=subprocess.STDOUT,
+                                        start_new_session=True)
         wait_until(lambda: self.ready() or self.process.poll() is not None, 60, "Icinga 2 to start")
         assert self.process.poll() is None, (self.root / "stdout.log").read_text(errors="replace")[-3000:]
 
@@ -167,23 +180,23 @@ class Icinga2:
             pipe.write(line)
 
     def results(self, service: str) -> list[tuple[str, str, str]]:
-        """(state, state type, output) of every check result of a service so far, oldest first."""
-        files = sorted((self.dirs["spool"] / "perfdata").glob("service.*"))
-        files.append(self.dirs["spool"] / "service-perfdata")  # the one being written (flushed on rotation)
+        """(state, state type, output) of every check result of a service so far, oldest first.
+
+        Only the files the PerfdataWriter has rotated (every second) are read: they are complete.
+        """
         rows = []
-        for path in files:
-            if path.exists():
-                for line in path.read_text(errors="replace").splitlines():
-                    fields = line.split("\t", 4)
-                    if len(fields) == 5 and fields[:2] == [HOST, service]:
-                        rows.append(tuple(fields[2:]))
+        for path in sorted((self.dirs["spool"] / "perfdata").glob("service.*")):
+            for line in path.read_text(errors="replace").splitlines():
+                fields = line.split("\t", 4)
+                if len(fields) == 5 and fields[:2] == [HOST, service]:
+                    rows.append(tuple(fields[2:]))
         return rows
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
     def log_lines(self, text: str, at_least: int = 1) -> list[str]:
-        """The log lines holding text, once there are at_least of them (Icinga 2 flushes its log every few s)."""
+        """The log lines holding text, once there are at_least of them (the log is flushed on a timer)."""
         lines = [line for line in self.log_text().splitlines() if text in line]
         return lines if len(lines) >= at_least else []
 
@@ -202,6 +215,7 @@ class Icinga2:
         except ProcessLookupError:
             pass
         self.process.wait()
+        self.stdout.close()
         wait_until(lambda: not self.own_processes(), 15, "every process of the private Icinga 2 to end")
 
     def own_processes(self) -> list[int]:
@@ -217,17 +231,28 @@ class Icinga2:
                 found.append(int(proc.name))
         return found
 
+    def users(self) -> set[int]:
+        """The real uids the running daemon's processes have."""
+        uids = set()
+        for pid in self.own_processes():
+            status = Path(f"/proc/{pid}/status").read_text()
+            uids.add(int(next(line for line in status.splitlines() if line.startswith("Uid:")).split()[1]))
+        return uids
+
 
 @pytest.fixture
 def icinga(installed, site_for):
     """A running private Icinga 2 that calls home through the installed tkalert to the site's SMTP sink."""
     instance = Icinga2(site_for("nagios"), installed.bin)
-    instance.start()
-    yield instance
-    instance.stop()
+    try:
+        instance.start()
+        yield instance
+    finally:
+        instance.stop()
 
 
 def alert_for(service: str | None, status: str, notification: str):
+    """A predicate for site.wait_for: the alert about service (None: the host) in that state, of that type."""
     def matches(root) -> bool:
         return (root.tag == "alert" and root.findtext("service/name") == service
                 and (root.findtext("service/status") if service else root.findtext("host/status")) == status
@@ -255,11 +280,12 @@ def test_icinga2_accepts_the_contrib_files_included_as_the_readme_says(installed
                                                             "tkalert-service-notification"]
     assert "tkalert-heartbeat" in icinga.objects("CheckCommand")
     assert sorted(icinga.objects("Notification")) == [
-        f"{HOST}!raid!tkalert", f"{HOST}!syslog!tkalert", f"{HOST}!tkalert", f"{HOST}!uncut!tkalert"]
+        f"{OTHER_HOST}!tkalert", f"{HOST}!raid!tkalert", f"{HOST}!syslog!tkalert", f"{HOST}!tkalert",
+        f"{HOST}!uncut!tkalert"]
     assert f"{HOST}!tkalert-heartbeat" in icinga.objects("Service")
 
 
-def test_critical_and_recovery_reach_the_vendor(icinga):
+def test_critical_acknowledgement_and_recovery_reach_the_vendor(icinga):
     site = icinga.site
     output = """RAID CRITICAL - array md0 'degraded' "disk 2" failed, cost $5 ]]> <done>"""
     host_up(icinga)
@@ -275,17 +301,24 @@ def test_critical_and_recovery_reach_the_vendor(icinga):
         "C-0815", "RAID controller")
     assert float(alert.findtext("service/duration")) >= 0
 
+    # an acknowledgement and a custom notification are sent as what they are, never as a new problem
+    icinga.command("ACKNOWLEDGE_SVC_PROBLEM", HOST, "raid", 1, 1, 0, "admin", "disk ordered")
+    site.wait_for(alert_for("raid", "CRITICAL", "ACKNOWLEDGEMENT"), timeout=60, what="the acknowledgement")
+    icinga.command("SEND_CUSTOM_SVC_NOTIFICATION", HOST, "raid", 0, "admin", "please call")
+    site.wait_for(alert_for("raid", "CRITICAL", "CUSTOM"), timeout=60, what="the custom notification")
+
     icinga.command("PROCESS_SERVICE_CHECK_RESULT", HOST, "raid", 0, "RAID OK - md0 clean|temp=40;50;60")
     recovery = site.wait_for(alert_for("raid", "OK", "RECOVERY"), timeout=60, what="the RAID recovery")
     assert recovery.findtext("service/plugin-output") == "RAID OK - md0 clean"
-
-    assert alerts(site) == [("raid", "CRITICAL", "PROBLEM"), ("raid", "OK", "RECOVERY")]
+    assert alerts(site) == [("raid", "CRITICAL", "PROBLEM"), ("raid", "CRITICAL", "ACKNOWLEDGEMENT"),
+                            ("raid", "CRITICAL", "CUSTOM"), ("raid", "OK", "RECOVERY")]
 
     # run by the daemon as its own user, with the auth key from the config, never on the command line
+    assert icinga.users() == {icinga.uid}
     written = list(site.state.rglob("*"))
     assert written and all(site.owned_by_user(path) for path in written)
-    running = wait_until(lambda: icinga.log_lines("Running command", at_least=2), 30,
-                         "the two notification commands in Icinga 2's log")
+    running = wait_until(lambda: icinga.log_lines("Running command", at_least=4), 30,
+                         "the four notification commands in Icinga 2's log")
     assert all(AUTH_KEY not in line for line in running)
 
 
@@ -313,6 +346,17 @@ def test_host_down_and_up_reach_the_vendor(icinga):
     host_up(icinga)
     site.wait_for(alert_for(None, "UP", "RECOVERY"), timeout=60, what="the host recovery")
     assert alerts(site) == [(None, "DOWN", "PROBLEM"), (None, "UP", "RECOVERY")]
+
+
+def test_a_host_key_travels_in_the_environment_and_unset_vars_are_left_out(icinga):
+    site = icinga.site
+    icinga.command("PROCESS_HOST_CHECK_RESULT", OTHER_HOST, 1, "PING CRITICAL - Packet loss = 100%")
+    down = site.wait_for(lambda root: root.findtext("host/name") == OTHER_HOST, timeout=60, what="the lab alert")
+    assert down.findtext("authkey") == OTHER_KEY
+    assert [element.tag for element in down.find("host")] == ["name", "status"]
+    running = wait_until(lambda: [line for line in icinga.log_lines("Running command") if OTHER_HOST in line], 30,
+                         "the lab notification command in Icinga 2's log")
+    assert OTHER_KEY not in running[0] and "--ip" not in running[0] and "--serial" not in running[0]
 
 
 def test_200_kib_of_plugin_output_still_calls_home(icinga):
