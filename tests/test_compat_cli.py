@@ -125,3 +125,16 @@ def test_invalid_utf8_bytes_in_real_argv(config):
 
 
 BASE_SERVICE = ["--type=service", "--auth-key=k", "--host=h", "--service=s", "--service-status=CRITICAL"]
+
+
+def test_host_alert_carries_the_host_checks_result(config):
+    done = run_tkalert("--type=host", "--host=gw01", "--host-status=DOWN", "--ip=2001:db8::1", "--serial=S9",
+                       "--output=PING CRITICAL - Packet loss = 100%", "--perf=rta=0.000ms;3000;5000;0 pl=100%",
+                       "--duration=61.25", "--notification-type=PROBLEM", "--dump-xml=-")
+    assert done.returncode == 0, done.stderr
+    root = parse_valid(done.stdout)
+    host = root.find("host")
+    assert [child.tag for child in host] == ["name", "ip", "status", "server-serial", "plugin-output", "perfdata",
+                                             "duration"]
+    assert host.findtext("plugin-output") == "PING CRITICAL - Packet loss = 100%"
+    assert host.findtext("duration") == "61.25" and root.find("service") is None

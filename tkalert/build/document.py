@@ -20,6 +20,8 @@ from tkalert.build.text import clean
 ROOT = {"heartbeat": "heartbeat", "test": "test", "service": "alert", "host": "alert"}
 HOST_FIELDS = (("name", "host"), ("ip", "ip"), ("status", "host_status"), ("operating-system", "os"),
                ("server-serial", "serial"))
+# A host alert carries the host check's result in its host block (tkalert additions, after 1.5's fields).
+HOST_ALERT_FIELDS = HOST_FIELDS + (("plugin-output", "output"), ("perfdata", "perf"), ("duration", "duration"))
 SERVICE_FIELDS = (("name", "service"), ("status", "service_status"), ("plugin-output", "output"),
                   ("perfdata", "perf"), ("duration", "duration"), ("component-serial", "component_serial"),
                   ("component-name", "component_name"))
@@ -42,7 +44,7 @@ def build_document(event: Event, stamp: Stamp) -> bytes:
     parts = [f'<?xml version="1.0" encoding="UTF-8"?>\n<{root} version="{_escape(__version__)}">\n',
              head_lines(event.auth_key, date, event.contact_person, event.contact_mail)]
     if event.is_alert:
-        _block(parts, "host", HOST_FIELDS, event)
+        _block(parts, "host", HOST_ALERT_FIELDS if event.kind == "host" else HOST_FIELDS, event)
         if event.kind == "service":
             _block(parts, "service", SERVICE_FIELDS, event)
         _optional(parts, "  ", "notification-type", event.notification_type)
