@@ -148,6 +148,18 @@ def test_a_slow_server_does_not_hold_the_hook(site_config, mailbox, clock):
     assert states(settings) == {message.message_id: "sent"}
 
 
+def test_a_spent_budget_stops_the_batch_between_two_messages(site_config, mailbox, clock):
+    _, settings = site_config(STORM_OFF)
+    mailbox.delay = 0.4
+    ids = queue(settings, clock, 6)
+    report = flush(settings, clock=clock, budget=0.6)
+    assert not report.complete and 1 <= len(report.sent) < 6  # stopped after a recorded outcome, not inside one
+    assert sorted(report.sent) == sorted(mailbox.accepted)
+    mailbox.delay = 0
+    flush(settings, clock=clock)
+    assert sorted(mailbox.accepted) == sorted(ids)  # the rest went on the next flush, none twice
+
+
 def test_a_server_slower_than_the_timeout_is_a_temporary_failure(site_config, mailbox, clock):
     _, settings = site_config(STORM_OFF, timeout=1)
     mailbox.delay = 2.0

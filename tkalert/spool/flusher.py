@@ -30,6 +30,11 @@ from tkalert.spool.storm import StormControl
 INCOMING_GRACE = 60.0  # an entry still in incoming/ after this long belongs to a submit that died
 
 
+class BudgetSpent(Exception):
+    """Raised from the outcome callback once the time budget is used up: it ends a batch between two messages,
+    with every outcome so far recorded, instead of the caller abandoning the flush in the middle of one."""
+
+
 @dataclass
 class FlushReport:
     sent: list[str] = field(default_factory=list)
@@ -78,6 +83,8 @@ class Flusher:
                 break
             attempted.update(e.message_id for e in due)
             self.deliver(due)
+            if not self.report.complete:
+                break
         self.archive.prune(self.clock())
         StormControl(self.outbox.root, self.policy.storm).sweep(self.clock())
         return self.report
@@ -166,8 +173,12 @@ class Flusher:
         for override_to in sorted({e.override_to for e in due}, key=lambda a: a or ""):
             batch = {e.message_id: e for e in due if e.override_to == override_to}
             # Each outcome is recorded the moment it is known, not when the batch ends (see deliver_batch).
-            deliver_batch([e.message for e in batch.values()], self.settings, override_to,
-                          on_outcome=lambda outcome, batch=batch: self.record(batch[outcome.message_id], outcome))
+            try:
+                deliver_batch([e.message for e in batch.values()], self.settings, override_to,
+                              on_outcome=lambda outcome, batch=batch: self.record(batch[outcome.message_id], outcome))
+            except BudgetSpent:
+                self.report.complete = False
+                return
 
     def record(self, entry: Entry, outcome) -> None:
         now = self.clock()
@@ -183,6 +194,8 @@ class Flusher:
             retry = next_try(now, entry.attempts + 1, self.policy.spool)
             self.outbox.save(entry.with_status("queued", next_try=retry, last_error=outcome.error, **tried))
             self.report.deferred[entry.message_id] = outcome.error or "not delivered"
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            raise BudgetSpent
 
     def to_failed(self, entry: Entry, source: str = "outbox") -> None:
         self.outbox.save(entry, area="failed")
@@ -192,7 +205,7 @@ class Flusher:
 def flush(settings, *, clock: Callable[[], float] = time.time, make_digest: MakeDigest | None = None,
           wait: float | None = 0, budget: float | None = None, ignore_backoff: bool = False) -> FlushReport:
     """Deliver everything due. wait: seconds to wait for the flush lock (0: don't, None: for ever);
-    budget: seconds of real time after which no new round starts; ignore_backoff: everything queued is due."""
+    budget: seconds of real time after which no new message starts; ignore_backoff: everything queued is due."""
     from tkalert.spool.digest import default_digest_maker
     from tkalert.spool.lock import FileLock
     from tkalert.spool.site import open_site

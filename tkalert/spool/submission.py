@@ -20,6 +20,7 @@ from tkalert.spool.entry import new_entry
 from tkalert.spool.site import Site, open_site
 from tkalert.spool.storm import StormControl, Verdict
 
+STOP_MARGIN = 3.0  # seconds of the hook budget kept for the message on the wire when the flusher's deadline comes
 STATES = ("sent", "queued", "folded", "failed", "skipped")
 CATEGORY_OF = {"heartbeat": "heartbeat", "alert": "alerts", "report": "report"}
 
@@ -89,7 +90,10 @@ def _flush_holding(lock, site: Site, settings, clock, make_digest, outcome: dict
 
     try:
         maker = make_digest if make_digest is not None else default_digest_maker(settings)
-        deadline = time.monotonic() + site.policy.spool.hook_budget
+        # The flusher stops between two messages at its deadline; the margin lets the message on the wire finish
+        # before submit stops waiting, so a hook rarely exits in the middle of a send (which resends it later).
+        budget = site.policy.spool.hook_budget
+        deadline = time.monotonic() + max(budget - STOP_MARGIN, budget / 2)
         outcome["report"] = Flusher(settings, site.policy, site.outbox, site.archive, clock, maker, deadline).run()
     except BaseException as exc:  # handed to the calling thread, which raises it
         outcome["error"] = exc
