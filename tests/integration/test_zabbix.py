@@ -1,11 +1,12 @@
 """Real Zabbix 6.0: the media type imported by `tkalert zabbix setup`, a trapper value firing triggers, the alert
 script run by zabbix_server as the zabbix user, the vendor receiving problem, acknowledgement and recovery.
 
-The stack is private and thrown away: a PostgreSQL cluster (initdb as postgres into a scratch dir, a free port,
-its socket dir private) loaded with Debian's Zabbix schema; zabbix_server as the zabbix user with its own config
-(log, pid, sockets, AlertScriptsPath all in the scratch dir); the frontend served by `php -S` from a hard-linked
-copy of /usr/share/zabbix whose CConfigFile points at a private zabbix.conf.php, because Debian's frontend reads
-/etc/zabbix/zabbix.conf.php and nothing in /etc is touched. Everything is stopped and removed afterwards.
+The stack is private and thrown away: a PostgreSQL cluster (initdb and postgres as the postgres user, a scratch
+data dir, a free port, a private socket dir) loaded with Debian's Zabbix schema; zabbix_server as the zabbix user
+with its own config (log, pid, sockets, AlertScriptsPath all in the scratch dir); the frontend served by `php -S`
+from a hard-linked copy of /usr/share/zabbix whose CConfigFile points at a private zabbix.conf.php, because
+Debian's frontend reads /etc/zabbix/zabbix.conf.php and nothing in /etc is touched. Everything is stopped and
+removed afterwards.
 """
 
 from __future__ import annotations
@@ -93,11 +94,13 @@ class ZabbixStack:
             shutil.chown(path, "postgres", "postgres")
         self.check([*as_user("postgres"), str(PG_BIN / "initdb"), "-D", str(self.pg_data), "-U", "zabbix",
                     "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"], "initdb")
-        # A throw-away cluster: durability settings off make loading the schema several times faster.
-        options = (f"-p {self.pg_port} -k {run_dir} -c listen_addresses=127.0.0.1 -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off")
-        self.check([*as_user("postgres"), str(PG_BIN / "pg_ctl"), "-D", str(self.pg_data), "-l",
-                    str(run_dir / "postgres.log"), "-w", "-o", options, "start"], "pg_ctl start")
+        # In the foreground, as our child (pg_ctl would leave it to init to reap). A throw-away cluster:
+        # durability settings off make loading the schema several times faster.
+        self.spawn([*as_user("postgres"), str(PG_BIN / "postgres"), "-D", str(self.pg_data), "-p", str(self.pg_port),
+                    "-k", str(run_dir), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
+                    "-c", "synchronous_commit=off", "-c", "full_page_writes=off"], self.root / "postgres.log")
+        ready = ["pg_isready", "-q", "-h", "127.0.0.1", "-p", str(self.pg_port)]
+        wait_until(lambda: subprocess.run(ready, check=False).returncode == 0, 60, "PostgreSQL to accept connections")
         psql = ["psql", "-q", "-X", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", str(self.pg_port), "-U", "zabbix"]
         self.check([*psql, "-d", "postgres", "-c", "CREATE DATABASE zabbix"], "create database")
         for part in ("schema", "images", "data"):
@@ -211,7 +214,8 @@ $IMAGE_FORMAT_DEFAULT = IMAGE_FORMAT_PNG;
                                                    start_new_session=True))
 
     def stop(self):
-        for process in reversed(self.processes):  # php, then zabbix_server (which stops its own children)
+        # php, zabbix_server (which stops its own children), then PostgreSQL once its clients are gone
+        for process in reversed(self.processes):
             if process.poll() is None:
                 process.terminate()
                 try:
@@ -221,9 +225,6 @@ $IMAGE_FORMAT_DEFAULT = IMAGE_FORMAT_PNG;
             if not group_gone(process.pid, 30):
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(10)
-        if (self.pg_data / "postmaster.pid").exists():
-            subprocess.run([*as_user("postgres"), str(PG_BIN / "pg_ctl"), "-D", str(self.pg_data), "-m", "fast",
-                            "-w", "stop"], capture_output=True, check=False, timeout=60)
         shutil.rmtree(self.root, ignore_errors=True)
 
 
