@@ -135,7 +135,7 @@ class Icinga2:
         if layout == "conf.d":  # README: install -m 644 contrib/icinga2/tkalert-*.conf /etc/icinga2/conf.d/
             for name in CONTRIB_FILES:
                 shutil.copy(CONTRIB / name, conf_d / name)
-        else:  # README: include "/path/to/tkalert/contrib/icinga2/*.conf" after include "constants.conf"
+        else:  # README: include "/usr/local/share/doc/tkalert/contrib/icinga2/*.conf" after include "constants.conf"
             shipped = self.root / "tkalert" / "contrib" / "icinga2"
             shutil.copytree(CONTRIB, shipped)
             include = f'include "{shipped}/*.conf"\n'
