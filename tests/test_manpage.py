@@ -63,7 +63,10 @@ def test_every_config_key_is_documented():
         assert set(keys) <= documented_keys(conf_section(f".SH [{section}]", ".SH ")), section
 
     assert MAIN_KEYS <= documented_keys(conf_section(".SH [tkalert]", ".SH [gnupg]"))
-    assert GNUPG_KEYS <= documented_keys(conf_section(".SH [gnupg]", ".SH [destination NAME]"))
+    assert GNUPG_KEYS <= documented_keys(conf_section(".SH [gnupg]", ".SH [spool]"))
+    from tkalert.zabbix.api import ZABBIX_KEYS
+
+    assert ZABBIX_KEYS <= documented_keys(conf_section(".SH [zabbix]", ".SH [destination NAME]"))
     for name, target in TRANSPORTS.items():
         module_name, class_name = target.split(":")
         module = importlib.import_module(module_name)
