@@ -341,6 +341,7 @@ def test_host_down_and_up_reach_the_vendor(icinga):
     icinga.command("PROCESS_HOST_CHECK_RESULT", HOST, 1, "PING CRITICAL - Packet loss = 100%")
     down = site.wait_for(alert_for(None, "DOWN", "PROBLEM"), timeout=60, what="the host problem")
     assert (down.findtext("host/name"), down.findtext("host/server-serial")) == (HOST, SERIAL)
+    assert down.findtext("host/plugin-output") == "PING CRITICAL - Packet loss = 100%"
     assert down.find("service") is None
 
     host_up(icinga)
@@ -353,7 +354,9 @@ def test_a_host_key_travels_in_the_environment_and_unset_vars_are_left_out(icing
     icinga.command("PROCESS_HOST_CHECK_RESULT", OTHER_HOST, 1, "PING CRITICAL - Packet loss = 100%")
     down = site.wait_for(lambda root: root.findtext("host/name") == OTHER_HOST, timeout=60, what="the lab alert")
     assert down.findtext("authkey") == OTHER_KEY
-    assert [element.tag for element in down.find("host")] == ["name", "status"]
+    # no ip, OS or serial set: only the name, the state and the host check's own result
+    assert [element.tag for element in down.find("host")] == ["name", "status", "plugin-output", "duration"]
+    assert down.findtext("host/plugin-output") == "PING CRITICAL - Packet loss = 100%"
     running = wait_until(lambda: [line for line in icinga.log_lines("Running command") if OTHER_HOST in line], 30,
                          "the lab notification command in Icinga 2's log")
     assert OTHER_KEY not in running[0] and "--ip" not in running[0] and "--serial" not in running[0]
