@@ -80,7 +80,7 @@ def _settings_from(parser: configparser.ConfigParser, cfg_path: Path) -> Setting
     main = _known(parser, "tkalert", MAIN_KEYS, cfg_path)
     gpg = _known(parser, "gnupg", GNUPG_KEYS, cfg_path)
     base = cfg_path.parent
-    auth_key = main.get("auth_key") or _read_secret(main.get("auth_key_file"), base, "auth_key_file")
+    auth_key = main.get("auth_key") or read_secret(main.get("auth_key_file"), base, "auth_key_file")
     destinations = _destinations(parser, main.get("destinations"), cfg_path)
     others = {
         name: MappingProxyType(dict(parser[name]))
@@ -135,7 +135,8 @@ def _with_env_secrets(settings: Settings, env: Mapping[str, str]) -> Settings:
     return settings
 
 
-def _read_secret(name: str | None, base: Path, key: str) -> str | None:
+def read_secret(name: str | None, base: Path, key: str) -> str | None:
+    """A secret from a file named in the config (relative to it); other steps' sections use it too."""
     if not name:
         return None
     path = base / name

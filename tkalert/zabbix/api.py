@@ -13,6 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Mapping
 
+from tkalert.config import read_secret
 from tkalert.errors import ConfigError, TkalertError
 
 MEDIA_TYPE_NAME = "tkalert"  # the name in media_type.yaml
@@ -55,8 +56,8 @@ def access_from_section(section: Mapping[str, str], base: Path, origin: str = "[
         raise ConfigError(f"{origin}: unknown key {unknown[0]!r} (known: {', '.join(sorted(ZABBIX_KEYS))})")
     if not section.get("url"):
         return None
-    password = section.get("password") or _secret(section.get("password_file"), base, "password_file")
-    token = section.get("token") or _secret(section.get("token_file"), base, "token_file")
+    password = section.get("password") or read_secret(section.get("password_file"), base, "password_file")
+    token = section.get("token") or read_secret(section.get("token_file"), base, "token_file")
     if not token and not (section.get("user") and password):
         raise ConfigError(f"{origin}: give token or token_file, or user and password or password_file")
     try:
@@ -65,16 +66,6 @@ def access_from_section(section: Mapping[str, str], base: Path, origin: str = "[
         raise ConfigError(f"{origin}: timeout must be a number of seconds, not {section['timeout']!r}") from None
     ca_file = str(base / section["ca_file"]) if section.get("ca_file") else None
     return ApiAccess(section["url"], section.get("user"), password, token, min(max(timeout, 0.5), 300.0), ca_file)
-
-
-def _secret(name: str | None, base: Path, key: str) -> str | None:
-    if not name:
-        return None
-    path = base / name
-    try:
-        return path.read_text(encoding="utf-8").strip() or None
-    except OSError as exc:
-        raise ConfigError(f"cannot read {key} {path}: {exc.strerror}") from None
 
 
 class Session:
