@@ -105,8 +105,11 @@ class Flusher:
                     self.report.expired[entry.message_id] = reason
 
     def fold_ripe(self, now: float) -> None:
+        folded = list(self.outbox.entries("folded"))
+        if not folded:  # the usual case: no need to read the whole outbox for digests
+            return
         carried = {i: e.message_id for e in self.outbox.entries("outbox") for i in e.digest_of}
-        folded = [e for e in self.outbox.entries("folded")
+        folded = [e for e in folded
                   if not self.finished_before(e, "folded") and not self.carried_already(e, carried, now)]
         for group in ripe_groups(folded, now, self.policy.storm):
             if self.make_digest is None:
