@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from conftest import gpg, kill_agent, run_tkalert
-from tkalert.seal.sealer import seal_document
+from tkalert.openpgp.seal import seal_document
 
 
 def test_keygen_creates_a_key_that_signs(tmp_path, keys, monkeypatch):

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tkalert.build.schema import parse_valid
-from tkalert.build.text import LIMITS, TRUNCATION_MARKER
+from tkalert.document.reader import parse_valid
+from tkalert.document.text import LIMITS, TRUNCATION_MARKER
 from tkalert.cli import main
 
 OPTIONS = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 from conftest import run_tkalert
-from tkalert.build.schema import parse_valid
+from tkalert.document.reader import parse_valid
 
 IPMI_PERF = (
     "'System Temp'=28.00 'Peripheral Temp'=36.00 'FAN 1'=1725.00 'Vcore'=0.78\n"

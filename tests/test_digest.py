@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from conftest import write_config
-from tkalert.build.event import Event
-from tkalert.build.schema import parse_valid
+from tkalert.document.event import Event
+from tkalert.document.reader import parse_valid
 from tkalert.config import load_settings
 from tkalert.send import SendOptions, complete_event, render, seal, seal_digest
 

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from conftest import free_port, write_config
-from tkalert.build.schema import parse_valid
+from tkalert.document.reader import parse_valid
 from tkalert.deliver.mail import payload_of
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -6,7 +6,7 @@ import pytest
 
 from conftest import gpg, run_tkalert, write_config
 from tkalert.errors import SealError
-from tkalert.seal.sealer import seal_document
+from tkalert.openpgp.seal import seal_document
 
 DOC = b"<heartbeat/>"
 

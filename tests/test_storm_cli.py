@@ -12,7 +12,7 @@ import sys
 import time
 
 from conftest import write_config
-from tkalert.build.schema import parse_valid
+from tkalert.document.reader import parse_valid
 from tkalert.deliver.mail import payload_of
 
 EVENTS = 500

@@ -21,8 +21,9 @@ from conftest import free_port, write_config
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tkalert.build.document import Stamp, build_document
-from tkalert.build.schema import parse_valid
+from tkalert.document.stamp import Stamp
+from tkalert.document.writer import build_document
+from tkalert.document.reader import parse_valid
 from tkalert.deliver.mail import payload_of
 from tkalert.zabbix.api import MEDIA_TYPE_NAME, ZABBIX_KEYS, access_from_section, media_type_yaml
 from tkalert.zabbix.message import KEYS, REST_KEY, MessageError, event_from_message, parse_fields

@@ -59,7 +59,7 @@ def _describe_config(settings) -> str:
 
 
 def _identity(settings) -> Iterator[Step]:
-    from tkalert.build.identity import system_id
+    from tkalert.document.stamp import system_id
 
     yield Step("system id", True, system_id(settings.system_id))
     if settings.auth_key:
@@ -70,8 +70,8 @@ def _identity(settings) -> Iterator[Step]:
 
 
 def _gnupg(settings, gnupg_config) -> Iterator[Step]:
-    from tkalert.seal.gnupghome import checked_home, resolve_home
-    from tkalert.seal.sealer import open_keyring
+    from tkalert.openpgp.home import checked_home, resolve_home
+    from tkalert.openpgp.seal import open_keyring
 
     home = resolve_home(settings.gnupg_home, gnupg_config)
     if (yield from _stage("gnupg home", lambda: checked_home(home), _describe_home)) is None:
@@ -90,7 +90,7 @@ def _describe_home(home: Path) -> str:
 
 
 def _keys(gpg, home, settings) -> Iterator[Step]:
-    from tkalert.seal.keys import system_key_problem, vendor_key_problem
+    from tkalert.openpgp.keys import system_key_problem, vendor_key_problem
 
     if not settings.vendor_keys:
         yield Step("vendor key", False, "no vendor key configured",
@@ -117,7 +117,7 @@ def _expiry(keys, fingerprint: str) -> str:
 
 
 def _round_trip(home, settings) -> Step:
-    from tkalert.seal.sealer import seal_document
+    from tkalert.openpgp.seal import seal_document
 
     try:
         payload = seal_document(b"<test/>", home, settings.vendor_keys, settings.system_key)
@@ -156,7 +156,7 @@ def _destination(destination, settings) -> Iterator[Step]:
 
 
 def _send_test(settings, home) -> Step:
-    from tkalert.build.event import Event
+    from tkalert.document.event import Event
     from tkalert.send import SendOptions, send_event
 
     try:

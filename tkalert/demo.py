@@ -13,7 +13,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from tkalert.build.event import Event
+from tkalert.document.event import Event
 from tkalert.cli.keys import export_public, generate_system_key
 
 IPMI_ALERT = Event(
@@ -75,7 +75,7 @@ def run_demo(say=print) -> int:
 def _send_and_read(event, settings, system_home, vendor_home, system, inbox, say) -> int:
     import gnupg
 
-    from tkalert.build.schema import parse_valid
+    from tkalert.document.reader import parse_valid
     from tkalert.deliver.mail import payload_of
     from tkalert.send import SendOptions, send_event
 

@@ -12,9 +12,10 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from tkalert.build.document import Stamp, build_document
-from tkalert.build.event import Event
-from tkalert.build.identity import new_message_id, next_sequence, system_id
+from tkalert.document.stamp import Stamp
+from tkalert.document.writer import build_document
+from tkalert.document.event import Event
+from tkalert.document.stamp import new_message_id, next_sequence, system_id
 from tkalert.config import Settings
 from tkalert.message import SealedMessage
 
@@ -46,7 +47,7 @@ class SendOptions:
 
 def complete_event(event: Event, settings: Settings) -> Event:
     """Fill what the command line left out from the config, then normalise and check the event."""
-    from tkalert.build.event import absent_to_none
+    from tkalert.document.event import absent_to_none
 
     return replace(
         event,
@@ -83,7 +84,7 @@ def placeholder_warning(event: Event) -> str | None:
 
 def seal(document: bytes, stamp: Stamp, event: Event, settings: Settings, options: SendOptions) -> SealedMessage:
     if options.encrypt:
-        from tkalert.seal.sealer import seal_document
+        from tkalert.openpgp.seal import seal_document
 
         log.debug("Sealing with GnuPG home %s", options.gnupg_home)
         payload = seal_document(document, options.gnupg_home, settings.vendor_keys, settings.system_key)
@@ -99,7 +100,7 @@ def seal(document: bytes, stamp: Stamp, event: Event, settings: Settings, option
 
 
 def stamp_time(stamp: Stamp) -> str:
-    from tkalert.build.document import iso_utc
+    from tkalert.document.writer import iso_utc
 
     return iso_utc(stamp.now)
 
@@ -141,7 +142,7 @@ def seal_digest(messages: list[SealedMessage], settings: Settings, options: Send
     """Fold held-back messages into one sealed `<digest>` (storm control); the head comes from the first one."""
     from xml.etree import ElementTree
 
-    from tkalert.build.digest import build_digest
+    from tkalert.document.digest import build_digest
 
     first = ElementTree.fromstring(messages[0].plaintext)  # our own document, never outside input
     now = time.time() if now is None else now
@@ -157,7 +158,7 @@ def seal_digest(messages: list[SealedMessage], settings: Settings, options: Send
 
 def digest_maker(settings: Settings):
     """The spool's `make_digest` for these settings: folded messages -> one sealed digest (tkalert.spool.digest)."""
-    from tkalert.seal.gnupghome import resolve_home
+    from tkalert.openpgp.home import resolve_home
 
     options = SendOptions(gnupg_home=resolve_home(settings.gnupg_home, None))
     return lambda messages: seal_digest(list(messages), settings, options)

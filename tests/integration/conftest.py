@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 from conftest import SmtpSink, free_port, write_config  # noqa: F401  (free_port is re-exported for the suites)
-from tkalert.build.schema import parse_valid
+from tkalert.document.reader import parse_valid
 from tkalert.deliver.mail import payload_of
 
 ROOT = Path(__file__).resolve().parents[2]

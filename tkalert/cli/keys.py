@@ -41,7 +41,7 @@ def export_public(home: Path, fingerprint: str) -> bytes:
 def keygen(home, config, name):
     """Create the system signing key and print what to put in the config."""
     from tkalert.config import load_settings
-    from tkalert.seal.gnupghome import resolve_home
+    from tkalert.openpgp.home import resolve_home
 
     settings = load_settings(config)
     home = home or resolve_home(settings.gnupg_home, None)

@@ -98,7 +98,7 @@ def _usage(exc, check: bool) -> int:
 
 
 def _run(params: dict, started: float) -> int:
-    from tkalert.build.event import Event, absent_to_none
+    from tkalert.document.event import Event, absent_to_none
     from tkalert.config import load_settings
 
     if absent_to_none(params["enabled"]) is not None and _disabled(params["enabled"]):
@@ -126,7 +126,7 @@ def _disabled(value: str) -> bool:
 
 
 def _dump(event, settings, target: str) -> int:
-    from tkalert.build.schema import parse_valid
+    from tkalert.document.reader import parse_valid
     from tkalert.send import complete_event, render, skip_reason
 
     event = complete_event(event, settings)
@@ -149,7 +149,7 @@ def _dump(event, settings, target: str) -> int:
 
 
 def _send(event, settings, params: dict, started: float) -> int:
-    from tkalert.seal.gnupghome import resolve_home
+    from tkalert.openpgp.home import resolve_home
     from tkalert.send import SendOptions, send_event
 
     log.debug("Testing gnupg environment")

@@ -24,7 +24,7 @@ from tkalert.spool.policy import StormPolicy
 from tkalert.spool.storm import bucket_of, bucket_ripe
 
 MakeDigest = Callable[[Sequence[SealedMessage]], SealedMessage]
-# digest_maker(settings) -> MakeDigest: where build (tkalert.build.digest) and seal meet, like the send path.
+# digest_maker(settings) -> MakeDigest: where build (tkalert.document.digest) and seal meet, like the send path.
 DIGEST_FACTORY = "tkalert.send:digest_maker"
 
 

@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(sendto: str, subject: str, message: str) -> int:
     from tkalert.config import load_settings
-    from tkalert.seal.gnupghome import resolve_home
+    from tkalert.openpgp.home import resolve_home
     from tkalert.send import SendOptions, send_event
     from tkalert.zabbix.message import event_from_message
 

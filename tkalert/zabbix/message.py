@@ -24,7 +24,7 @@ import math
 import re
 import time
 
-from tkalert.build.event import ABSENT, Event
+from tkalert.document.event import ABSENT, Event
 from tkalert.errors import UsageError
 
 KEYS = frozenset({

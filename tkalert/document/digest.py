@@ -8,7 +8,8 @@ summarised away: a receiver unpacks the digest and handles every event as if it 
 from __future__ import annotations
 
 from tkalert import __version__
-from tkalert.build.document import Stamp, head_lines, stamp_lines
+from tkalert.document.stamp import Stamp
+from tkalert.document.writer import head_lines, stamp_lines
 
 XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 
@@ -30,5 +31,5 @@ def build_digest(documents: list[bytes], auth_key: str, contact_person: str | No
 def _embedded(document: bytes) -> bytes:
     body = document.removeprefix(XML_DECLARATION)
     if body.lstrip().startswith(b"<?xml"):
-        raise ValueError("only documents written by tkalert.build can be folded into a digest")
+        raise ValueError("only documents written by tkalert.document can be folded into a digest")
     return body

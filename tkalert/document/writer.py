@@ -11,11 +11,11 @@ tests validate every shape this module writes against `tkalert.xsd`.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
 from tkalert import __version__
-from tkalert.build.event import Event
-from tkalert.build.text import clean
+from tkalert.document.event import Event
+from tkalert.document.stamp import Stamp
+from tkalert.document.text import clean
 
 ROOT = {"heartbeat": "heartbeat", "test": "test", "service": "alert", "host": "alert"}
 HOST_FIELDS = (("name", "host"), ("ip", "ip"), ("status", "host_status"), ("operating-system", "os"),
@@ -25,16 +25,6 @@ HOST_ALERT_FIELDS = HOST_FIELDS + (("plugin-output", "output"), ("perfdata", "pe
 SERVICE_FIELDS = (("name", "service"), ("status", "service_status"), ("plugin-output", "output"),
                   ("perfdata", "perf"), ("duration", "duration"), ("component-serial", "component_serial"),
                   ("component-name", "component_name"))
-
-
-@dataclass(frozen=True)
-class Stamp:
-    """What identifies one message, decided when it is built."""
-
-    message_id: str
-    system_id: str
-    sequence: int
-    now: float
 
 
 def build_document(event: Event, stamp: Stamp) -> bytes:

@@ -20,7 +20,7 @@ class InvalidDocument(TkalertError):
 def _schema():
     from lxml import etree
 
-    with resources.files("tkalert.build").joinpath("tkalert.xsd").open("rb") as fh:
+    with resources.files("tkalert.document").joinpath("tkalert.xsd").open("rb") as fh:
         return etree.XMLSchema(etree.parse(fh, _parser()))
 
 

@@ -11,11 +11,22 @@ import fcntl
 import os
 import socket
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 from tkalert.errors import ConfigError
 
 MACHINE_ID = Path("/etc/machine-id")
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """What identifies one message, decided when it is built."""
+
+    message_id: str
+    system_id: str
+    sequence: int
+    now: float
 
 
 def system_id(configured: str | None, machine_id: Path = MACHINE_ID) -> str:

@@ -11,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from tkalert.errors import SealError
-from tkalert.seal.gnupghome import checked_home
-from tkalert.seal.keys import system_key_problem, vendor_key_problem
+from tkalert.openpgp.home import checked_home
+from tkalert.openpgp.keys import system_key_problem, vendor_key_problem
 
 # --no-auto-key-retrieve/-locate: never go to the network for a key; the keyring is the whole truth.
 GPG_OPTIONS = ["--no-auto-key-retrieve", "--auto-key-locate", "local", "--no-permission-warning"]
