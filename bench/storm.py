@@ -59,7 +59,7 @@ def count_events(inbox: Inbox, vendor_home: Path) -> tuple[int, int, list[str]]:
     import gnupg
     from lxml import etree
 
-    from tkalert.deliver.mail import payload_of
+    from tkalert.sender.deliver.mail import payload_of
 
     gpg, alerts, digests, outputs = gnupg.GPG(gnupghome=str(vendor_home)), 0, 0, []
     for raw in inbox.mails:

@@ -19,7 +19,7 @@ import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
-from tkalert.deliver.tls import fingerprint
+from tkalert.sender.deliver.tls import fingerprint
 
 USER = "alice"
 PASSWORD = "correct horse battery staple"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tkalert.config import load_settings
+from tkalert.config.settings import load_settings
 from tkalert.errors import ConfigError
 
 FPR = "A" * 40
@@ -17,7 +17,7 @@ def settings_from(tmp_path, text: str, env=None):
 
 
 def test_missing_default_config_means_defaults(tmp_path, monkeypatch):
-    monkeypatch.setattr("tkalert.config.DEFAULT_CONFIG", tmp_path / "absent.conf")
+    monkeypatch.setattr("tkalert.config.settings.DEFAULT_CONFIG", tmp_path / "absent.conf")
     settings = load_settings(None, env={})
     assert settings.path is None and settings.enabled and settings.destinations == ()
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from conftest import write_config
 from tkalert.document.event import Event
 from tkalert.document.reader import parse_valid
-from tkalert.config import load_settings
-from tkalert.send import SendOptions, complete_event, render, seal, seal_digest
+from tkalert.config.settings import load_settings
+from tkalert.sender.pipeline import SendOptions, complete_event, render, seal, seal_digest
 
 
 def test_digest_embeds_every_event_and_decrypts(tmp_path, keys):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from conftest import free_port, write_config
 from tkalert.document.reader import parse_valid
-from tkalert.deliver.mail import payload_of
+from tkalert.sender.deliver.mail import payload_of
 
 ROOT = Path(__file__).resolve().parent.parent
 PLUGIN = ROOT / "plugins" / "check_tkalert_heartbeat"

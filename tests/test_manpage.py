@@ -54,9 +54,9 @@ def documented_keys(section: str) -> set[str]:
 def test_every_config_key_is_documented():
     import importlib
 
-    from tkalert.config import GNUPG_KEYS, MAIN_KEYS
-    from tkalert.deliver import TRANSPORTS
-    from tkalert.spool.policy import ARCHIVE_KEYS, CATEGORY_KEYS, SPOOL_KEYS, STORM_KEYS
+    from tkalert.config.settings import GNUPG_KEYS, MAIN_KEYS
+    from tkalert.sender.deliver import TRANSPORTS
+    from tkalert.sender.spool.policy import ARCHIVE_KEYS, CATEGORY_KEYS, SPOOL_KEYS, STORM_KEYS
 
     for section, keys in (("spool", SPOOL_KEYS), ("storm", STORM_KEYS), ("archive", ARCHIVE_KEYS),
                           ("categories", CATEGORY_KEYS)):
@@ -64,7 +64,7 @@ def test_every_config_key_is_documented():
 
     assert MAIN_KEYS <= documented_keys(conf_section(".SH [tkalert]", ".SH [gnupg]"))
     assert GNUPG_KEYS <= documented_keys(conf_section(".SH [gnupg]", ".SH [spool]"))
-    from tkalert.zabbix.api import ZABBIX_KEYS
+    from tkalert.integrations.zabbix.api import ZABBIX_KEYS
 
     assert ZABBIX_KEYS <= documented_keys(conf_section(".SH [zabbix]", ".SH [destination NAME]"))
     for name, target in TRANSPORTS.items():

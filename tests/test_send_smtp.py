@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from conftest import SmtpSink, free_port, run_tkalert, write_config
 from tkalert.document.reader import parse_valid
-from tkalert.deliver.mail import payload_of
+from tkalert.sender.deliver.mail import payload_of
 
 ALERT = ["--type=service", "--host=web01", "--service=HTTP", "--service-status=CRITICAL",
          "--output=connection refused", "--serial=S-42", "--os=Debian 12"]

@@ -13,7 +13,7 @@ import time
 
 from conftest import write_config
 from tkalert.document.reader import parse_valid
-from tkalert.deliver.mail import payload_of
+from tkalert.sender.deliver.mail import payload_of
 
 EVENTS = 500
 

@@ -24,12 +24,12 @@ from hypothesis import strategies as st
 from tkalert.document.stamp import Stamp
 from tkalert.document.writer import build_document
 from tkalert.document.reader import parse_valid
-from tkalert.deliver.mail import payload_of
-from tkalert.zabbix.api import MEDIA_TYPE_NAME, ZABBIX_KEYS, access_from_section, media_type_yaml
-from tkalert.zabbix.message import KEYS, REST_KEY, MessageError, event_from_message, parse_fields
+from tkalert.sender.deliver.mail import payload_of
+from tkalert.integrations.zabbix.api import MEDIA_TYPE_NAME, ZABBIX_KEYS, access_from_section, media_type_yaml
+from tkalert.integrations.zabbix.message import KEYS, REST_KEY, MessageError, event_from_message, parse_fields
 
 ROOT = Path(__file__).resolve().parent.parent
-MEDIA_TYPE = ROOT / "tkalert" / "zabbix" / "media_type.yaml"
+MEDIA_TYPE = ROOT / "tkalert" / "integrations" / "zabbix" / "media_type.yaml"
 CONTRIB = ROOT / "contrib" / "zabbix" / "tkalert_media_type.yaml"
 
 # What Zabbix 6.0 expands the templates' macros to, for a problem on a host with a filled inventory.
@@ -200,7 +200,7 @@ def test_any_text_is_an_alert_with_a_valid_document_or_one_message_error(text):
 
 def alert_script(*args: str, timeout: float = 40) -> subprocess.CompletedProcess:
     """tkalert-zabbix in a child process with the empty environment Zabbix gives alert scripts."""
-    return subprocess.run([sys.executable, "-m", "tkalert.zabbix.alert", *args], capture_output=True, env={},
+    return subprocess.run([sys.executable, "-m", "tkalert.integrations.zabbix.alert", *args], capture_output=True, env={},
                           timeout=timeout, check=False, cwd="/")
 
 
@@ -260,7 +260,7 @@ def test_server_down_is_queued_exit_0_so_zabbix_does_not_duplicate(tmp_path, key
 
 
 def test_sendto_word_means_the_default_config(tmp_path, keys, smtp_sink):
-    from tkalert.zabbix.alert import config_path
+    from tkalert.integrations.zabbix.alert import config_path
 
     assert config_path("  /etc/tkalert/other.conf ") == "/etc/tkalert/other.conf"
     assert config_path("tkalert") is None and config_path("") is None

@@ -76,8 +76,8 @@ def _send_and_read(event, settings, system_home, vendor_home, system, inbox, say
     import gnupg
 
     from tkalert.document.reader import parse_valid
-    from tkalert.deliver.mail import payload_of
-    from tkalert.send import SendOptions, send_event
+    from tkalert.sender.deliver.mail import payload_of
+    from tkalert.sender.pipeline import SendOptions, send_event
 
     inbox.arrived.clear()
     result = send_event(event, settings, SendOptions(gnupg_home=system_home))
@@ -97,7 +97,7 @@ def _send_and_read(event, settings, system_home, vendor_home, system, inbox, say
 
 
 def _settings(base: Path, port: int, vendor: str, system: str, home: Path):
-    from tkalert.config import load_settings
+    from tkalert.config.settings import load_settings
 
     config = base / "tkalert.conf"
     config.write_text(

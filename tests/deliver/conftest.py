@@ -22,8 +22,8 @@ from types import MappingProxyType
 
 import pytest
 
-from tkalert.config import Destination, Settings
-from tkalert.message import SealedMessage
+from tkalert.config.settings import Destination, Settings
+from tkalert.sender.message import SealedMessage
 
 from servers import PASSWORD, TOKEN, USER, Certificate, SmtpServer  # noqa: F401  (fixtures: tests/conftest.py)
 ARMOR = b"-----BEGIN PGP MESSAGE-----\n\nhQEMA1234567890\n=abcd\n-----END PGP MESSAGE-----\n"

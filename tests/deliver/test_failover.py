@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tkalert.deliver import deliver_batch
+from tkalert.sender.deliver import deliver_batch
 from tkalert.errors import ConfigError
 
 

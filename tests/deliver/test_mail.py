@@ -5,7 +5,7 @@ from __future__ import annotations
 import email
 from email import policy
 
-from tkalert.deliver.mail import compose
+from tkalert.sender.deliver.mail import compose
 
 PRIVATE = ("db1.customer.example", "RAID", "CRITICAL", "Testperson", "sys-42")
 
@@ -64,7 +64,7 @@ def test_lines_end_in_crlf_for_smtp(sealed):
 
 
 def test_payload_of_reads_every_body_back(sealed):
-    from tkalert.deliver.mail import payload_of
+    from tkalert.sender.deliver.mail import payload_of
 
     for message, format in [(sealed(), "pgpmime"), (sealed(), "inline"),
                             (sealed(encrypted=False, payload=b"<heartbeat/>"), "pgpmime")]:

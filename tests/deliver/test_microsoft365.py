@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tkalert.deliver import open_transport
+from tkalert.sender.deliver import open_transport
 from tkalert.errors import ConfigError
 
 

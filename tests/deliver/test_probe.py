@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tkalert.deliver import open_transport, probe_destinations
+from tkalert.sender.deliver import open_transport, probe_destinations
 
 
 def smtp(port, **options):

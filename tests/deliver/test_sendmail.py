@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from tkalert.deliver import open_transport
+from tkalert.sender.deliver import open_transport
 
 
 @pytest.fixture

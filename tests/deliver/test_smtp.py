@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from tkalert.deliver import open_transport
+from tkalert.sender.deliver import open_transport
 from tkalert.errors import ConfigError
 
 

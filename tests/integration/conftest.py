@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from conftest import SmtpSink, free_port, write_config  # noqa: F401  (free_port is re-exported for the suites)
 from tkalert.document.reader import parse_valid
-from tkalert.deliver.mail import payload_of
+from tkalert.sender.deliver.mail import payload_of
 
 ROOT = Path(__file__).resolve().parents[2]
 SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's interpreter: readable by every user, unlike a per-user pyenv

@@ -1,1 +1,1 @@
-"""Tests of the spool step (tkalert.spool), its commands and its check plugin."""
+"""Tests of the spool step (tkalert.sender.spool), its commands and its check plugin."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from .spoolkit import Clock, Mailbox, write_config
 
-from tkalert.config import load_settings
+from tkalert.config.settings import load_settings
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ import time
 
 from spoolkit import plain_digest, sealed
 
-from tkalert.config import load_settings
-from tkalert.spool import flush, submit
+from tkalert.config.settings import load_settings
+from tkalert.sender.spool import flush, submit
 
 
 def submit_one(config: str, index: int, ready_fd: int, gate_fd: int) -> None:

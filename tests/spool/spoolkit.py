@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tkalert.message import SealedMessage  # noqa: E402
+from tkalert.sender.message import SealedMessage  # noqa: E402
 
 HEADER_ID = re.compile(rb"^X-Tkalert-Message-Id: *(\S+)", re.M | re.I)
 DIGEST_ID = re.compile(rb"<event id=\"([^\"]+)\"/>")

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from .spoolkit import ROOT, plain_digest, sealed
 
-from tkalert.spool import flush, open_site, read_log, submit, take_census
-from tkalert.spool.lock import FileLock
+from tkalert.sender.spool import flush, open_site, read_log, submit, take_census
+from tkalert.sender.spool.lock import FileLock
 
 CHILD = Path(__file__).with_name("spool_child.py")
 STORM_PROCESSES = 500

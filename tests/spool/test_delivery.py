@@ -11,8 +11,8 @@ import stat
 
 from .spoolkit import plain_digest, sealed
 
-from tkalert.spool import flush, open_site, read_log, submit, take_census
-from tkalert.spool.lock import FileLock
+from tkalert.sender.spool import flush, open_site, read_log, submit, take_census
+from tkalert.sender.spool.lock import FileLock
 
 STORM_OFF = {"storm": {"enabled": "off"}}
 

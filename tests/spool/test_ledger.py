@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from .spoolkit import sealed
 
 from tkalert.cli.spoolcmds import flush as flush_command, log as log_command, show as show_command
-from tkalert.spool import flush, open_site, read_log, submit
+from tkalert.sender.spool import flush, open_site, read_log, submit
 
 
 def run(command, *args):

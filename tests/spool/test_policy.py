@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tkalert.config import Settings
+from tkalert.config.settings import Settings
 from tkalert.errors import ConfigError
-from tkalert.spool.policy import load_policy
+from tkalert.sender.spool.policy import load_policy
 
 
 def policy_of(**sections):

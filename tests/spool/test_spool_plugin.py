@@ -8,7 +8,7 @@ import sys
 
 from .spoolkit import ROOT, sealed
 
-from tkalert.spool import submit
+from tkalert.sender.spool import submit
 
 PLUGIN = ROOT / "plugins" / "check_tkalert_spool"
 

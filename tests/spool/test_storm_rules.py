@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from .spoolkit import EPOCH, plain_digest, sealed
 
-from tkalert.spool import flush, open_site, read_log, submit
-from tkalert.spool.lock import FileLock
-from tkalert.spool.policy import StormPolicy
-from tkalert.spool.storm import bucket_of, decide
+from tkalert.sender.spool import flush, open_site, read_log, submit
+from tkalert.sender.spool.lock import FileLock
+from tkalert.sender.spool.policy import StormPolicy
+from tkalert.sender.spool.storm import bucket_of, decide
 
 POLICY = StormPolicy(rate=3, interval=60, repeat_window=600)
 
@@ -109,7 +109,7 @@ def test_folded_alerts_of_two_intervals_make_two_digests(storm_settings, mailbox
 
 def test_without_a_digest_builder_folded_alerts_are_released_one_by_one(storm_settings, mailbox, clock,
                                                                        monkeypatch):
-    monkeypatch.setattr("tkalert.spool.digest.DIGEST_FACTORY", "tkalert.nowhere:digest_maker")
+    monkeypatch.setattr("tkalert.sender.spool.digest.DIGEST_FACTORY", "tkalert.nowhere:digest_maker")
     messages = [sealed(service=f"svc{i}") for i in range(5)]
     for m in messages:
         submit(m, storm_settings, clock=clock, make_digest=None)
@@ -138,7 +138,7 @@ def test_a_digest_that_cannot_be_built_is_retried_not_lost(storm_settings, mailb
 def test_a_fold_cut_short_after_queuing_its_digest_makes_no_second_digest(storm_settings, mailbox, clock):
     """A hook's flush thread dies with the hook when its budget runs out: here, right after the digest was queued
     and before the folded alerts left folded/. The next flush finishes that work instead of folding them again."""
-    from tkalert.spool.entry import new_entry
+    from tkalert.sender.spool.entry import new_entry
 
     site = open_site(storm_settings)
     lock = FileLock(site.outbox.lock_path("flush"))

@@ -9,7 +9,7 @@ import pytest
 from .spoolkit import ROOT, sealed
 
 from tkalert.errors import ConfigError
-from tkalert.spool import flush, open_site, read_log, submit
+from tkalert.sender.spool import flush, open_site, read_log, submit
 
 
 def test_a_switched_off_category_is_skipped_and_not_spooled(site_config, mailbox, clock):
@@ -36,7 +36,7 @@ def test_an_override_target_travels_with_the_entry(settings, mailbox, clock):
 
 
 def test_misconfiguration_raises_but_the_message_stays_queued(tmp_path, clock):
-    from tkalert.config import Settings
+    from tkalert.config.settings import Settings
 
     settings = Settings(spool_dir=tmp_path / "spool", state_dir=tmp_path / "state")
     message = sealed()
@@ -51,14 +51,14 @@ def test_a_heartbeat_is_never_folded(site_config, mailbox, clock):
 
 
 def test_the_import_path_of_submit_is_lean():
-    code = ("import sys, tkalert.spool; heavy = {'lxml', 'click', 'gnupg', 'smtplib', 'email'} & set(sys.modules);"
+    code = ("import sys, tkalert.sender.spool; heavy = {'lxml', 'click', 'gnupg', 'smtplib', 'email'} & set(sys.modules);"
             "print(sorted(heavy))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert done.stdout.strip() == "[]"
 
 
 def test_a_crashed_submit_leaves_an_entry_the_flusher_adopts(settings, mailbox, clock):
-    from tkalert.spool.entry import new_entry
+    from tkalert.sender.spool.entry import new_entry
 
     site = open_site(settings)
     message = sealed()

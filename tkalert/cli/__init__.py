@@ -12,7 +12,7 @@ import sys
 SUBCOMMANDS = {
     "keygen": "tkalert.cli.keys:keygen",
     "demo": "tkalert.cli.demo:demo",
-    "test": "tkalert.cli.checklist:test_setup",
+    "test": "tkalert.cli.setup_check:test_setup",
     "flush": "tkalert.cli.spoolcmds:flush",
     "log": "tkalert.cli.spoolcmds:log",
     "show": "tkalert.cli.spoolcmds:show",

@@ -40,7 +40,7 @@ def export_public(home: Path, fingerprint: str) -> bytes:
 @click.option("--name", default=None, help="Host name in the key's user id (default: this host's FQDN).")
 def keygen(home, config, name):
     """Create the system signing key and print what to put in the config."""
-    from tkalert.config import load_settings
+    from tkalert.config.settings import load_settings
     from tkalert.openpgp.home import resolve_home
 
     settings = load_settings(config)

@@ -1,6 +1,6 @@
 """`tkalert [options]`: the TKalert 1.5 command line, option for option, plus tkalert's additions.
 
-It turns argv into an `Event` and `SendOptions`, runs `tkalert.send`, and shows the outcome: one line and an exit
+It turns argv into an `Event` and `SendOptions`, runs `tkalert.sender.pipeline`, and shows the outcome: one line and an exit
 code, or in `--check` mode a Nagios plugin line. It is the notification hook: it imports the send path only.
 """
 
@@ -99,7 +99,7 @@ def _usage(exc, check: bool) -> int:
 
 def _run(params: dict, started: float) -> int:
     from tkalert.document.event import Event, absent_to_none
-    from tkalert.config import load_settings
+    from tkalert.config.settings import load_settings
 
     if absent_to_none(params["enabled"]) is not None and _disabled(params["enabled"]):
         print("tkalert not enabled, exit.")
@@ -127,7 +127,7 @@ def _disabled(value: str) -> bool:
 
 def _dump(event, settings, target: str) -> int:
     from tkalert.document.reader import parse_valid
-    from tkalert.send import complete_event, render, skip_reason
+    from tkalert.sender.pipeline import complete_event, render, skip_reason
 
     event = complete_event(event, settings)
     if skip_reason(event):
@@ -150,7 +150,7 @@ def _dump(event, settings, target: str) -> int:
 
 def _send(event, settings, params: dict, started: float) -> int:
     from tkalert.openpgp.home import resolve_home
-    from tkalert.send import SendOptions, send_event
+    from tkalert.sender.pipeline import SendOptions, send_event
 
     log.debug("Testing gnupg environment")
     if params["gnupg_config"]:

@@ -1,4 +1,4 @@
-"""`tkalert flush`, `tkalert log`, `tkalert show ID`: the spool's admin commands (see tkalert.spool).
+"""`tkalert flush`, `tkalert log`, `tkalert show ID`: the spool's admin commands (see tkalert.sender.spool).
 
 flush delivers what is due (run by tkalert-flush.timer or cron); log lists every message with its delivery state;
 show prints the exact plaintext document that was sealed. Each loads the config itself (--config or
@@ -20,8 +20,8 @@ config_option = click.option("--config", envvar="TKALERT_CONFIG", metavar="FILE"
 
 
 def _site(config):
-    from tkalert.config import load_settings
-    from tkalert.spool import open_site
+    from tkalert.config.settings import load_settings
+    from tkalert.sender.spool import open_site
 
     settings = load_settings(config)
     return settings, open_site(settings)
@@ -36,8 +36,8 @@ def _site(config):
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing unless something failed.")
 def flush(config, wait, retry, now, quiet):
     """Deliver every queued message that is due, over one connection per destination."""
-    from tkalert.config import load_settings
-    from tkalert.spool import flush as flush_spool, retry_failed
+    from tkalert.config.settings import load_settings
+    from tkalert.sender.spool import flush as flush_spool, retry_failed
 
     settings = load_settings(config)
     if retry:
@@ -58,7 +58,7 @@ def flush(config, wait, retry, now, quiet):
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line instead of a table.")
 def log(config, states, as_json):
     """List every message: time, type, host/service, state, destination, message id, last error."""
-    from tkalert.spool import read_log
+    from tkalert.sender.spool import read_log
 
     _, site = _site(config)
     records = read_log(site, set(states) or None)
@@ -79,7 +79,7 @@ def log(config, states, as_json):
 def show(config, message_id):
     """Print the exact plaintext document that was sealed for MESSAGE_ID (a unique prefix is enough)."""
     from tkalert.errors import UsageError
-    from tkalert.spool import find_entry
+    from tkalert.sender.spool import find_entry
 
     _, site = _site(config)
     entry = find_entry(site, message_id)

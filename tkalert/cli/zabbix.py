@@ -1,6 +1,6 @@
 """`tkalert zabbix setup`: put the tkalert media type into a Zabbix 6.0 server through its API.
 
-It imports the media type shipped in tkalert/zabbix/media_type.yaml with configuration.import (create it, or update
+It imports the media type shipped in tkalert/integrations/zabbix/media_type.yaml with configuration.import (create it, or update
 it to this version), and on request gives a user the media and creates the action that sends tagged problems,
 recoveries and updates to it. The API access comes from the options, else from the config's [zabbix] section (the
 same section the alert script reads the host inventory with). Errors go to the admin group's boundary.
@@ -41,9 +41,9 @@ def zabbix():
               help="The event tag (set on hosts, templates or triggers) the action reports.")
 def setup(config, url, user, password_file, token_file, timeout, media_user, sendto, action_name, tag):
     """Import the tkalert media type through the Zabbix API; optionally add a user media and an action."""
-    from tkalert.config import load_settings
+    from tkalert.config.settings import load_settings
     from tkalert.errors import UsageError
-    from tkalert.zabbix.api import Session, media_type_yaml
+    from tkalert.integrations.zabbix.api import Session, media_type_yaml
 
     settings = load_settings(config)
     access = _access(settings, url, user, password_file, token_file, timeout)
@@ -66,7 +66,7 @@ def setup(config, url, user, password_file, token_file, timeout, media_user, sen
 def _access(settings, url, user, password_file, token_file, timeout):
     """Options win over the config's [zabbix] section; secrets only ever come from files."""
     from tkalert.errors import UsageError
-    from tkalert.zabbix.api import access_from_section
+    from tkalert.integrations.zabbix.api import access_from_section
 
     section = dict(settings.section("zabbix"))
     base = settings.path.parent if settings.path else Path.cwd()

@@ -12,7 +12,7 @@ import os
 import stat
 from pathlib import Path
 
-from tkalert.config import DEFAULT_GNUPG_CONFIG
+from tkalert.config.settings import DEFAULT_GNUPG_CONFIG
 from tkalert.errors import SealError
 
 

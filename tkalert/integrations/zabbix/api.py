@@ -1,0 +1,206 @@
+"""The Zabbix API, through pyzabbix: log in from the config's [zabbix] section, read a host's inventory, import
+the media type, give a user the media and create the action that uses it.
+
+The alert script imports this module only when a message lacks serial or OS and the config names an API; the
+`tkalert zabbix setup` command uses the rest. Every failure (unreachable server, refused login, an API error)
+becomes an `ApiError` with one line that says what to fix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Mapping
+
+from tkalert.config.settings import read_secret
+from tkalert.errors import ConfigError, TkalertError
+
+MEDIA_TYPE_NAME = "tkalert"  # the name in media_type.yaml
+ZABBIX_KEYS = {"url", "user", "password", "password_file", "token", "token_file", "timeout", "ca_file"}
+EVENT_SOURCE_TRIGGERS = 0
+CONDITION_EVENT_TAG = 25  # action condition type "Tag name"; host, template and trigger tags all reach events
+OPERATION_SEND_MESSAGE = 0
+# The alert script's whole inventory lookup (login, query, logout) gets at most this long: with the spool's
+# hook_budget (20 s) it stays well inside the 40 s after which Zabbix kills an alert script.
+INVENTORY_BUDGET = 10.0
+
+
+class ApiError(TkalertError):
+    """The Zabbix API could not be reached or refused a request."""
+
+    exit_code = 1
+
+
+@dataclass(frozen=True)
+class ApiAccess:
+    """Where the Zabbix API is and how to log in: a user and password, or an API token."""
+
+    url: str
+    user: str | None = None
+    password: str | None = None
+    token: str | None = None
+    timeout: float = 5.0
+    ca_file: str | None = None
+
+
+def media_type_yaml() -> str:
+    """The media type shipped with this package (contrib/zabbix/ links to the same file)."""
+    return resources.files("tkalert.integrations.zabbix").joinpath("media_type.yaml").read_text(encoding="utf-8")
+
+
+def access_from_section(section: Mapping[str, str], base: Path, origin: str = "[zabbix]") -> ApiAccess | None:
+    """The [zabbix] section as ApiAccess; None when it names no url. Unknown keys are errors (typos)."""
+    unknown = sorted(set(section) - ZABBIX_KEYS)
+    if unknown:
+        raise ConfigError(f"{origin}: unknown key {unknown[0]!r} (known: {', '.join(sorted(ZABBIX_KEYS))})")
+    if not section.get("url"):
+        return None
+    password = section.get("password") or read_secret(section.get("password_file"), base, "password_file")
+    token = section.get("token") or read_secret(section.get("token_file"), base, "token_file")
+    if not token and not (section.get("user") and password):
+        raise ConfigError(f"{origin}: give token or token_file, or user and password or password_file")
+    try:
+        timeout = float(section.get("timeout", "5"))
+    except ValueError:
+        raise ConfigError(f"{origin}: timeout must be a number of seconds, not {section['timeout']!r}") from None
+    ca_file = str(base / section["ca_file"]) if section.get("ca_file") else None
+    return ApiAccess(section["url"], section.get("user"), password, token, min(max(timeout, 0.5), 300.0), ca_file)
+
+
+class Session:
+    """One logged-in API session; use it as a context manager so a password login is logged out again."""
+
+    def __init__(self, access: ApiAccess):
+        self.access = access
+        self.api = None
+
+    def __enter__(self) -> "Session":
+        from pyzabbix import ZabbixAPI
+
+        self.api = ZabbixAPI(self.access.url, timeout=self.access.timeout)
+        if self.access.ca_file:
+            self.api.session.verify = self.access.ca_file
+        self.call(lambda api: api.login(user=self.access.user or "", password=self.access.password or "",
+                                        api_token=self.access.token), "log in")
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self.api is not None and self.api.auth and not self.access.token:
+            try:
+                self.api.user.logout()
+            except Exception:  # the session expires on its own; a failed logout must not hide the real outcome
+                pass
+
+    def call(self, request, what: str):
+        """Run request(api); turn every transport or API failure into ApiError naming `what`."""
+        from pyzabbix import ZabbixAPIException
+        from requests import RequestException
+
+        try:
+            return request(self.api)
+        except ZabbixAPIException as exc:
+            error = exc.error or {}
+            detail = f"{error.get('message', '')} {error.get('data', '')}".strip() or str(exc)
+            raise ApiError(f"Zabbix API at {self.access.url} refused to {what}: {_one_line(detail)}") from None
+        except (RequestException, ValueError) as exc:
+            raise ApiError(f"cannot reach the Zabbix API at {self.access.url} to {what}: {_one_line(exc)}") from None
+
+    def host_inventory(self, host: str) -> dict[str, str]:
+        """{"serial": ..., "os": ...} from the host's inventory (technical name); empty values left out."""
+        hosts = self.call(lambda api: api.host.get(filter={"host": [host]}, output=["hostid"],
+                                                   selectInventory=["serialno_a", "os"]), f"read host {host!r}")
+        inventory = hosts[0].get("inventory") if hosts else None
+        if not isinstance(inventory, dict):  # no such host, or its inventory is disabled ([] in the API)
+            return {}
+        found = {"serial": inventory.get("serialno_a", ""), "os": inventory.get("os", "")}
+        return {key: value.strip() for key, value in found.items() if value and value.strip()}
+
+    def media_type_id(self) -> str | None:
+        found = self.call(lambda api: api.mediatype.get(filter={"name": MEDIA_TYPE_NAME}, output=["mediatypeid"]),
+                          "read media types")
+        return found[0]["mediatypeid"] if found else None
+
+    def import_media_type(self, source: str) -> tuple[str, str]:
+        """configuration.import of the media type; returns (created|updated, mediatypeid)."""
+        before = self.media_type_id()
+        rules = {"mediaTypes": {"createMissing": True, "updateExisting": True}}
+        self.call(lambda api: api.configuration["import"](format="yaml", source=source, rules=rules),
+                  "import the media type")
+        after = self.media_type_id()
+        if after is None:
+            raise ApiError(f"the import succeeded but Zabbix has no media type {MEDIA_TYPE_NAME!r}")
+        return ("updated" if before else "created"), after
+
+    def user_id(self, username: str) -> tuple[str, list[dict]]:
+        users = self.call(lambda api: api.user.get(filter={"username": username}, output=["userid"],
+                                                   selectMedias="extend"), f"read user {username!r}")
+        if not users:
+            raise ApiError(f"Zabbix has no user {username!r} (give an existing user to --user-media)")
+        return users[0]["userid"], users[0].get("medias", [])
+
+    def add_user_media(self, username: str, mediatypeid: str, sendto: str) -> str:
+        """Give the user a tkalert media sending to `sendto` (all severities, always); unchanged if it has one."""
+        userid, medias = self.user_id(username)
+        if any(m["mediatypeid"] == mediatypeid and _sendto(m) == sendto for m in medias):
+            return "unchanged"
+        kept = [{key: m[key] for key in ("mediatypeid", "sendto", "active", "severity", "period")} for m in medias]
+        new = {"mediatypeid": mediatypeid, "sendto": sendto, "active": 0, "severity": 63, "period": "1-7,00:00-24:00"}
+        self.call(lambda api: api.user.update(userid=userid, medias=[*kept, new]), f"add the media to {username!r}")
+        return "added"
+
+    def ensure_action(self, name: str, tag: str, username: str, mediatypeid: str) -> str:
+        """An action sending problems, recoveries and updates of events tagged `tag` to the user's tkalert media."""
+        found = self.call(lambda api: api.action.get(filter={"name": name}, output=["actionid"]), "read actions")
+        if found:
+            return "exists"
+        userid, _ = self.user_id(username)
+        message = {"operationtype": OPERATION_SEND_MESSAGE,
+                   "opmessage": {"default_msg": 1, "mediatypeid": mediatypeid},
+                   "opmessage_usr": [{"userid": userid}]}
+        action = {
+            "name": name, "eventsource": EVENT_SOURCE_TRIGGERS, "status": 0, "esc_period": "1h",
+            "filter": {"evaltype": 0, "conditions": [{"conditiontype": CONDITION_EVENT_TAG, "operator": 0,
+                                                      "value": tag}]},
+            "operations": [{**message, "esc_step_from": 1, "esc_step_to": 1}],
+            "recovery_operations": [message],
+            "update_operations": [message],
+        }
+        self.call(lambda api: api.action.create(**action), f"create the action {name!r}")
+        return "created"
+
+
+def inventory_within(access: ApiAccess, host: str) -> dict[str, str]:
+    """host_inventory in a fresh session, given up after access.timeout (at most INVENTORY_BUDGET) seconds in all:
+    requests' own timeout counts per request, and login, query and logout are three or four of them."""
+    import threading
+    from dataclasses import replace
+
+    access = replace(access, timeout=min(access.timeout, INVENTORY_BUDGET))
+    outcome: dict = {}
+
+    def look_up() -> None:
+        try:
+            with Session(access) as session:
+                outcome["inventory"] = session.host_inventory(host)
+        except Exception as exc:  # handed to the caller's thread below
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=look_up, name="zabbix-inventory", daemon=True)
+    worker.start()
+    worker.join(access.timeout)
+    if worker.is_alive():
+        raise ApiError(f"no answer from the Zabbix API at {access.url} within {access.timeout:g}s")
+    if "error" in outcome:
+        error = outcome["error"]
+        raise error if isinstance(error, TkalertError) else ApiError(f"inventory lookup failed: {_one_line(error)}")
+    return outcome["inventory"]
+
+
+def _sendto(media: dict) -> str:
+    sendto = media.get("sendto")
+    return sendto[0] if isinstance(sendto, list) and sendto else str(sendto or "")
+
+
+def _one_line(value) -> str:
+    return " ".join(str(value).split())

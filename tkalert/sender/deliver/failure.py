@@ -1,0 +1,81 @@
+"""Failure: turn what went wrong on the wire into one line and whether retrying can help.
+
+Temporary (retry later, maybe elsewhere): connection refused or dropped, time-outs, name lookup failures,
+a TLS handshake broken off, SMTP 4xx. Permanent (a person must change something): SMTP 5xx including 535 bad
+credentials, a server lacking STARTTLS or AUTH, a certificate that fails verification or matches no pin.
+The spool keeps retrying temporary failures and reports permanent ones at once.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from dataclasses import dataclass
+
+from tkalert.sender.deliver.tls import PinMismatch
+
+
+class TransportFailure(Exception):
+    """Raised inside a transport for a failure it has already judged (a token refused, sendmail's exit code)."""
+
+    def __init__(self, reason: str, permanent: bool, fix: str | None = None):
+        super().__init__(reason)
+        self.reason, self.permanent, self.fix = reason, permanent, fix
+
+
+@dataclass(frozen=True)
+class Failure:
+    reason: str
+    permanent: bool
+    fix: str | None = None  # what a person can do about it, shown by `tkalert test`
+
+
+def classify(exc: BaseException) -> Failure:
+    """The one place that knows which exceptions are worth a retry."""
+    if isinstance(exc, TransportFailure):
+        return Failure(exc.reason, exc.permanent, exc.fix)
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in exc.recipients.values()]
+        text = "; ".join(f"{rcpt}: {code} {_text(msg)}" for rcpt, (code, msg) in exc.recipients.items())
+        return Failure(text, bool(codes) and all(code >= 500 for code in codes))
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return Failure(f"{exc.smtp_code} {_text(exc.smtp_error)}", True, FIX_CREDENTIALS)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return Failure(f"{exc.smtp_code} {_text(exc.smtp_error)}", exc.smtp_code >= 500)
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return Failure(f"server does not support it: {_one_line(exc)}", True, FIX_SECURITY)
+    if isinstance(exc, PinMismatch):
+        return Failure(f"certificate refused: {_ssl_text(exc)}", True, FIX_PIN)
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return Failure(f"certificate refused: {_ssl_text(exc)}", True, FIX_VERIFY)
+    if isinstance(exc, ssl.SSLError):
+        return Failure(f"TLS handshake failed: {_ssl_text(exc)}", False, FIX_SECURITY)
+    if isinstance(exc, TimeoutError):
+        return Failure("timed out", False, FIX_REACH)
+    if isinstance(exc, ConnectionRefusedError):
+        return Failure("connection refused", False, FIX_REACH)
+    return Failure(_one_line(exc) or type(exc).__name__, False, FIX_REACH)
+
+
+FIX_REACH = "check host and port, that the server runs, and that a firewall lets this machine through"
+FIX_CREDENTIALS = "check username and the password (or client secret) in the file the config names"
+FIX_SECURITY = "check `security` (none, starttls or smtps) and `port` against what the server offers"
+FIX_PIN = (
+    "if the server's certificate was renewed on purpose, add its fingerprint to pin_sha256 "
+    "(two pins are allowed during a rollover); otherwise someone may be intercepting the connection"
+)
+FIX_VERIFY = "give the CA that signed the server's certificate in ca_file, or pin its fingerprint with pin_sha256"
+
+
+def _text(value) -> str:
+    return _one_line(value.decode("utf-8", "replace") if isinstance(value, bytes) else value)
+
+
+def _ssl_text(exc: ssl.SSLError) -> str:
+    if isinstance(exc, ssl.SSLCertVerificationError) and exc.verify_message:
+        return exc.verify_message
+    return _one_line(exc.args[-1] if exc.args and isinstance(exc.args[-1], str) else exc)
+
+
+def _one_line(value) -> str:
+    return " ".join(str(value).split())

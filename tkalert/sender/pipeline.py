@@ -1,0 +1,164 @@
+"""The sender pipeline in one place: event -> build -> seal -> spool (-> deliver), with the outcome as data.
+
+Callers (the `tkalert` command, the Zabbix alert script, the heartbeat plugin) hand over an `Event` and the
+`Settings`; they get a `SendResult` back and decide how to show it. Misuse and bad configuration raise
+(`UsageError`, `ConfigError`, `SealError`); a destination that is down is a result, not an exception.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from tkalert.document.stamp import Stamp
+from tkalert.document.writer import build_document
+from tkalert.document.event import Event
+from tkalert.document.stamp import new_message_id, next_sequence, system_id
+from tkalert.config.settings import Settings
+from tkalert.sender.message import SealedMessage
+
+log = logging.getLogger("tkalert")
+
+# Documented choice (tkalert(1), NOTIFICATION TYPES): these report no change of the monitored state, so they are
+# not sent at all; sending them as alerts would open tickets for planned work.
+SKIPPED_TYPES = ("FLAPPING", "DOWNTIME")
+# RFC 2606 / RFC 6761 names: a contact there cannot be reached. TKalert 1.5 silently dropped such messages while
+# `--check` said OK; we send them (nothing is lost) and say why the set-up is not finished.
+PLACEHOLDER_DOMAINS = ("example.com", "example.net", "example.org", "example", "invalid", "test", "localhost")
+
+
+@dataclass(frozen=True)
+class SendResult:
+    state: str  # sent | queued (safe in the spool, retried) | failed (in failed/, with the reason) | skipped
+    kind: str
+    message_id: str | None = None
+    reason: str | None = None
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SendOptions:
+    gnupg_home: Path
+    encrypt: bool = True
+    override_to: str | None = None
+
+
+def complete_event(event: Event, settings: Settings) -> Event:
+    """Fill what the command line left out from the config, then normalise and check the event."""
+    from tkalert.document.event import absent_to_none
+
+    return replace(
+        event,
+        auth_key=absent_to_none(event.auth_key) or settings.auth_key,
+        contact_person=absent_to_none(event.contact_person) or settings.contact_person,
+        contact_mail=absent_to_none(event.contact_mail) or settings.contact_mail,
+    ).checked()
+
+
+def render(event: Event, settings: Settings, now: float | None = None) -> tuple[bytes, Stamp]:
+    """Build the document for a checked event, stamping it with a new message id and sequence number."""
+    now = time.time() if now is None else now
+    log.info("Creating %s object", "alert" if event.is_alert else event.kind)
+    if event.date is None:
+        log.info("Set --date switch to NOW")
+    stamp = Stamp(new_message_id(), system_id(settings.system_id), next_sequence(settings.state_dir), now)
+    return build_document(event, stamp), stamp
+
+
+def skip_reason(event: Event) -> str | None:
+    kind = event.notification_type or ""
+    if kind.startswith(SKIPPED_TYPES):
+        return f"{kind} notifications are not sent (they do not change the state support acts on)"
+    return None
+
+
+def placeholder_warning(event: Event) -> str | None:
+    mail = (event.contact_mail or "").rsplit("@", 1)[-1].lower().rstrip(".")
+    if mail and any(mail == d or mail.endswith("." + d) for d in PLACEHOLDER_DOMAINS):
+        return (f"contact mail {event.contact_mail} is a placeholder address: the message is sent, but support "
+                "cannot reach you; set contact_mail in the config")
+    return None
+
+
+def seal(document: bytes, stamp: Stamp, event: Event, settings: Settings, options: SendOptions) -> SealedMessage:
+    if options.encrypt:
+        from tkalert.openpgp.seal import seal_document
+
+        log.debug("Sealing with GnuPG home %s", options.gnupg_home)
+        payload = seal_document(document, options.gnupg_home, settings.vendor_keys, settings.system_key)
+    else:
+        log.warning("--disable-gpg-encryption: the document leaves this machine unencrypted and unsigned")
+        payload = document
+    return SealedMessage(
+        message_id=stamp.message_id, kind="alert" if event.is_alert else event.kind, system_id=stamp.system_id,
+        sequence=stamp.sequence, created=stamp_time(stamp), payload=payload, plaintext=document,
+        encrypted=options.encrypt, host=event.host, service=event.service,
+        state=event.service_status or event.host_status, notification=event.notification_type,
+    )
+
+
+def stamp_time(stamp: Stamp) -> str:
+    from tkalert.document.writer import iso_utc
+
+    return iso_utc(stamp.now)
+
+
+def spool(message: SealedMessage, settings: Settings, options: SendOptions) -> SendResult:
+    """Write the message to the outbox first, then let the spool try delivery once (tkalert.sender.spool.submit)."""
+    from tkalert.errors import SpoolError
+    from tkalert.sender.spool import submit
+
+    try:
+        submitted = submit(message, settings, override_to=options.override_to)
+    except OSError as exc:
+        raise SpoolError(f"cannot write the spool {settings.spool_dir}: {exc.strerror or exc}; nothing was sent "
+                         "(free the disk or fix spool_dir in [tkalert], then retry)") from None
+    log.info("Spooled %s %s: %s%s", message.kind, message.message_id, submitted.state,
+             f" ({submitted.reason})" if submitted.reason else "")
+    if submitted.state == "folded":
+        reason = f"held back by storm control, goes out in the next digest: {submitted.reason}"
+        return SendResult("queued", message.kind, message.message_id, reason)
+    return SendResult(submitted.state, message.kind, message.message_id, submitted.reason)
+
+
+def send_event(event: Event, settings: Settings, options: SendOptions) -> SendResult:
+    """Build, seal and deliver one event; return what happened."""
+    event = complete_event(event, settings)
+    kind = "alert" if event.is_alert else event.kind
+    reason = skip_reason(event)
+    if reason:
+        log.info("Not sending: %s", reason)
+        return SendResult("skipped", kind, reason=reason)
+    warnings = tuple(w for w in (placeholder_warning(event),) if w)
+    document, stamp = render(event, settings)
+    message = seal(document, stamp, event, settings, options)
+    return replace(spool(message, settings, options), warnings=warnings)
+
+
+def seal_digest(messages: list[SealedMessage], settings: Settings, options: SendOptions,
+                now: float | None = None) -> SealedMessage:
+    """Fold held-back messages into one sealed `<digest>` (storm control); the head comes from the first one."""
+    from xml.etree import ElementTree
+
+    from tkalert.document.digest import build_digest
+
+    first = ElementTree.fromstring(messages[0].plaintext)  # our own document, never outside input
+    now = time.time() if now is None else now
+    stamp = Stamp(new_message_id(), system_id(settings.system_id), next_sequence(settings.state_dir), now)
+    document = build_digest([m.plaintext for m in messages], first.findtext("authkey") or "",
+                            first.findtext("contact-name"), first.findtext("contact-mail"), stamp)
+    event = Event(kind="heartbeat")
+    # A digest is encrypted unless every message in it was sent in the clear (--disable-gpg-encryption): folding
+    # must never take the protection off a message, nor add a seal that a debugging set-up cannot open.
+    options = replace(options, encrypt=any(m.encrypted for m in messages))
+    return replace(seal(document, stamp, event, settings, options), kind="digest")
+
+
+def digest_maker(settings: Settings):
+    """The spool's `make_digest` for these settings: folded messages -> one sealed digest (tkalert.sender.spool.digest)."""
+    from tkalert.openpgp.home import resolve_home
+
+    options = SendOptions(gnupg_home=resolve_home(settings.gnupg_home, None))
+    return lambda messages: seal_digest(list(messages), settings, options)

@@ -1,0 +1,248 @@
+"""Flusher: deliver what is due, many messages over one connection, and record every outcome.
+
+Runs under the flush lock (so no two flushers send the same entry), from `tkalert flush` (timer/cron) or
+opportunistically from submit. One run repeats rounds until a scan of the outbox finds nothing due, so an entry
+queued while a round was on the wire is not stranded. A round:
+
+1. expire   — entries older than `[spool] max_age` move to failed/ as expired, with their last error;
+2. fold     — folded alerts of every finished interval become one digest entry in outbox/;
+3. deliver  — due entries (oldest first, up to batch_size) go to `deliver_batch` in one call;
+4. record   — sent: archive record first, then remove from outbox/ (a kill -9 in between: the next run finds the
+              record and only removes the copy); permanent failure: failed/ with the reason; temporary: attempts,
+              back-off and last error written back to the entry.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from tkalert.errors import TkalertError
+from tkalert.sender.spool.archive import Archive
+from tkalert.sender.spool.backoff import next_try
+from tkalert.sender.spool.digest import MakeDigest, ripe_groups
+from tkalert.sender.spool.entry import Entry, new_entry
+from tkalert.sender.spool.outbox import Outbox
+from tkalert.sender.spool.policy import Policy, describe
+from tkalert.sender.spool.storm import StormControl
+
+INCOMING_GRACE = 60.0  # an entry still in incoming/ after this long belongs to a submit that died
+
+
+class BudgetSpent(Exception):
+    """Raised from the outcome callback once the time budget is used up: it ends a batch between two messages,
+    with every outcome so far recorded, instead of the caller abandoning the flush in the middle of one."""
+
+
+@dataclass
+class FlushReport:
+    sent: list[str] = field(default_factory=list)
+    deferred: dict[str, str] = field(default_factory=dict)  # message id -> last error; tried again later
+    failed: dict[str, str] = field(default_factory=dict)  # message id -> reason; now in failed/
+    expired: dict[str, str] = field(default_factory=dict)  # message id -> reason; now in failed/
+    digests: dict[str, tuple[str, ...]] = field(default_factory=dict)  # digest id -> folded message ids
+    released: list[str] = field(default_factory=list)  # folded, sent one by one (no digest builder)
+    recovered: list[str] = field(default_factory=list)  # duplicates of finished entries left by a crash
+    busy: bool = False  # another process held the flush lock
+    complete: bool = True  # False: the time budget ran out with work left
+
+    def summary(self) -> str:
+        if self.busy:
+            return "another tkalert process is flushing; it sends what is due"
+        parts = [f"sent {len(self.sent)}", f"deferred {len(self.deferred)}", f"failed {len(self.failed)}",
+                 f"expired {len(self.expired)}", f"digests {len(self.digests)}"]
+        return ", ".join(parts) + ("" if self.complete else " (time budget used up; the rest waits)")
+
+
+class Flusher:
+    def __init__(self, settings, policy: Policy, outbox: Outbox, archive: Archive, clock: Callable[[], float],
+                 make_digest: MakeDigest | None, deadline: float | None = None, ignore_backoff: bool = False):
+        self.settings = settings
+        self.ignore_backoff = ignore_backoff  # `tkalert flush --now`: the admin fixed the cause, try everything
+        self.policy = policy
+        self.outbox = outbox
+        self.archive = archive
+        self.clock = clock
+        self.make_digest = make_digest
+        self.deadline = deadline  # time.monotonic() value; real time, not the injected clock
+        self.report = FlushReport()
+
+    def run(self) -> FlushReport:
+        self.outbox.sweep_tmp()
+        self.adopt_orphans(self.clock())
+        self.expire_old(self.clock())
+        attempted: set[str] = set()
+        while True:
+            self.fold_ripe(self.clock())
+            due = self.due_entries(self.clock(), attempted)
+            if not due:
+                break
+            if self.deadline is not None and time.monotonic() >= self.deadline:
+                self.report.complete = False
+                break
+            attempted.update(e.message_id for e in due)
+            self.deliver(due)
+            if not self.report.complete:
+                break
+        self.archive.prune(self.clock())
+        StormControl(self.outbox.root, self.policy.storm).sweep(self.clock())
+        return self.report
+
+    def adopt_orphans(self, now: float) -> None:
+        for entry in self.outbox.entries("incoming"):
+            if now - entry.queued_at > INCOMING_GRACE:
+                self.outbox.move(entry.message_id, "incoming", "outbox")
+
+    def expire_old(self, now: float) -> None:
+        max_age = self.policy.spool.max_age
+        for area in ("outbox", "folded"):
+            for entry in self.outbox.entries(area):
+                if now - entry.queued_at >= max_age:
+                    reason = (f"expired: not delivered within {describe(max_age)} ({entry.attempts} attempts); "
+                              f"last error: {entry.last_error or 'none'}")
+                    self.to_failed(entry.with_status("expired", last_error=reason, finished_at=now), area)
+                    self.report.expired[entry.message_id] = reason
+
+    def fold_ripe(self, now: float) -> None:
+        folded = list(self.outbox.entries("folded"))
+        if not folded:  # the usual case: no need to read the whole outbox for digests
+            return
+        carried = {i: e.message_id for e in self.outbox.entries("outbox") for i in e.digest_of}
+        folded = [e for e in folded
+                  if not self.finished_before(e, "folded") and not self.carried_already(e, carried, now)]
+        for group in ripe_groups(folded, now, self.policy.storm):
+            if self.make_digest is None:
+                self.release(group)
+            else:
+                self.fold_into_digest(group, now)
+
+    def carried_already(self, entry: Entry, carried: dict[str, str], now: float) -> bool:
+        """A flusher stopped between queuing a digest and clearing folded/ (a hook whose budget ran out exits with
+        its flush thread; kill -9) leaves alerts the queued digest already carries: finish its work, don't fold
+        them into a second digest (measured: 162 of 1,000 storm events twice before this check)."""
+        digest_id = carried.get(entry.message_id)
+        if digest_id is None:
+            return False
+        self.archive.record(entry.with_status("folded", digest_id=digest_id, finished_at=now))
+        self.outbox.remove(entry.message_id, "folded")
+        self.report.recovered.append(entry.message_id)
+        return True
+
+    def release(self, group: list[Entry]) -> None:
+        for entry in group:
+            if self.outbox.move(entry.message_id, "folded", "outbox"):
+                self.report.released.append(entry.message_id)
+
+    def fold_into_digest(self, group: list[Entry], now: float) -> None:
+        try:
+            digest = self.make_digest([e.message for e in group])
+        except TkalertError as exc:
+            for entry in group:
+                self.outbox.save(entry.with_status("folded", last_error=f"digest not built: {exc}"))
+            return
+        ids = tuple(e.message_id for e in group)
+        # The digest is queued durably before the folded entries leave folded/: a crash makes a second digest
+        # for the same alerts at worst, never none.
+        targets = {e.override_to for e in group}
+        override_to = targets.pop() if len(targets) == 1 else None
+        self.outbox.add(new_entry(digest, now, status="queued", digest_of=ids, override_to=override_to))
+        for entry in group:
+            self.archive.record(entry.with_status("folded", digest_id=digest.message_id, finished_at=now))
+            self.outbox.remove(entry.message_id, "folded")
+        self.report.digests[digest.message_id] = ids
+
+    def due_entries(self, now: float, attempted: set[str]) -> list[Entry]:
+        due = [
+            e for e in self.outbox.entries("outbox")
+            if (e.next_try <= now or self.ignore_backoff) and e.message_id not in attempted
+            and not self.finished_before(e, "outbox")
+        ]
+        due.sort(key=lambda e: (e.queued_at, e.message_id))
+        return due[: self.policy.spool.batch_size]
+
+    def finished_before(self, entry: Entry, area: str) -> bool:
+        """A crash between recording an outcome and removing the source leaves a copy: remove it, don't resend."""
+        failed = self.outbox.load("failed", entry.message_id)
+        if self.archive.holds(entry) or (failed is not None and failed.queued_at == entry.queued_at):
+            self.outbox.remove(entry.message_id, area)
+            self.report.recovered.append(entry.message_id)
+            return True
+        return False
+
+    def deliver(self, due: list[Entry]) -> None:
+        from tkalert.sender.deliver import deliver_batch  # imported only when something is due
+
+        for override_to in sorted({e.override_to for e in due}, key=lambda a: a or ""):
+            batch = {e.message_id: e for e in due if e.override_to == override_to}
+            # Each outcome is recorded the moment it is known, not when the batch ends (see deliver_batch).
+            try:
+                deliver_batch([e.message for e in batch.values()], self.settings, override_to,
+                              on_outcome=lambda outcome, batch=batch: self.record(batch[outcome.message_id], outcome))
+            except BudgetSpent:
+                self.report.complete = False
+                return
+
+    def record(self, entry: Entry, outcome) -> None:
+        now = self.clock()
+        tried = dict(attempts=entry.attempts + 1, destination=outcome.destination)
+        if outcome.delivered:
+            self.archive.record(entry.with_status("sent", finished_at=now, last_error=None, **tried))
+            self.outbox.remove(entry.message_id, "outbox")
+            self.report.sent.append(entry.message_id)
+        elif outcome.permanent:
+            self.to_failed(entry.with_status("failed", finished_at=now, last_error=outcome.error, **tried))
+            self.report.failed[entry.message_id] = outcome.error or "refused"
+        else:
+            retry = next_try(now, entry.attempts + 1, self.policy.spool)
+            self.outbox.save(entry.with_status("queued", next_try=retry, last_error=outcome.error, **tried))
+            self.report.deferred[entry.message_id] = outcome.error or "not delivered"
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            raise BudgetSpent
+
+    def to_failed(self, entry: Entry, source: str = "outbox") -> None:
+        self.outbox.save(entry, area="failed")
+        self.outbox.remove(entry.message_id, source)
+
+
+def flush(settings, *, clock: Callable[[], float] = time.time, make_digest: MakeDigest | None = None,
+          wait: float | None = 0, budget: float | None = None, ignore_backoff: bool = False) -> FlushReport:
+    """Deliver everything due. wait: seconds to wait for the flush lock (0: don't, None: for ever);
+    budget: seconds of real time after which no new message starts; ignore_backoff: everything queued is due."""
+    from tkalert.sender.spool.digest import default_digest_maker
+    from tkalert.sender.spool.lock import FileLock
+    from tkalert.sender.spool.site import open_site
+
+    site = open_site(settings)
+    lock = FileLock(site.outbox.lock_path("flush"))
+    if not (lock.try_acquire() if wait == 0 else lock.acquire(wait)):
+        return FlushReport(busy=True)
+    try:
+        maker = make_digest if make_digest is not None else default_digest_maker(settings)
+        deadline = None if budget is None else time.monotonic() + budget
+        return Flusher(settings, site.policy, site.outbox, site.archive, clock, maker, deadline, ignore_backoff).run()
+    finally:
+        lock.release()
+
+
+def retry_failed(settings, message_ids: list[str] | None = None, *, clock: Callable[[], float] = time.time,
+                 wait: float | None = 30) -> list[str]:
+    """Put failed/expired entries back into the outbox, due now, with a fresh max_age (the admin has seen them)."""
+    from tkalert.sender.spool.lock import FileLock
+    from tkalert.sender.spool.site import open_site
+
+    site = open_site(settings)
+    lock = FileLock(site.outbox.lock_path("flush"))
+    if not lock.acquire(wait):
+        return []
+    try:
+        now, moved = clock(), []
+        for entry in site.outbox.entries("failed"):
+            if message_ids is None or entry.message_id in message_ids:
+                fresh = entry.with_status("queued", queued_at=now, next_try=now, attempts=0, finished_at=None)
+                site.outbox.save(fresh)
+                site.outbox.remove(entry.message_id, "failed")
+                moved.append(entry.message_id)
+        return moved
+    finally:
+        lock.release()

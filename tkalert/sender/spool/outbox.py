@@ -1,0 +1,110 @@
+"""Outbox: the spool directory (default /var/spool/tkalert) and where each entry lies in it.
+
+    tmp/        half-written files; a crash leaves only these behind, and they are garbage
+    incoming/   entries a submit wrote before storm control judged them (tkalert 0.1); the flusher adopts them
+    outbox/     queued: due for delivery at the entry's next try
+    folded/     held by storm control for the digest of their interval
+    failed/     permanently refused or expired; kept until an admin retries or removes them
+
+One JSON file per entry, named by message id. A file changes directory only by rename, and its content only by an
+atomic replace, so hundreds of processes can add entries at once without a lock. Only the flusher (holding the
+flush lock) rewrites or removes entries in outbox/, folded/ and failed/.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Iterator
+
+from tkalert.sender.spool import disk
+from tkalert.sender.spool.entry import Entry, check_message_id, dumps, loads
+
+AREAS = ("incoming", "outbox", "folded", "failed")
+STATUS_AREA = {"incoming": "incoming", "queued": "outbox", "folded": "folded", "failed": "failed", "expired": "failed"}
+AREA_STATUS = {"incoming": "incoming", "outbox": "queued", "folded": "folded"}
+STALE_TMP = 3600.0  # a temp file this old belongs to a process that died
+
+
+class Outbox:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    def prepare(self) -> "Outbox":
+        disk.ensure_dir(self.root)
+        for name in ("tmp",) + AREAS:
+            disk.ensure_dir(self.root / name)
+        return self
+
+    def path(self, area: str, message_id: str) -> Path:
+        return self.root / area / f"{check_message_id(message_id)}.json"
+
+    def add(self, entry: Entry) -> bool:
+        """Write a new entry durably into its status's area; False if that message id is already spooled."""
+        if self.locate(entry.message_id):
+            return False
+        target = self.path(STATUS_AREA[entry.status], entry.message_id)
+        return disk.write_durably(self.root / "tmp", target, dumps(entry), clobber=False)
+
+    def save(self, entry: Entry, area: str | None = None, fsync: bool = True) -> None:
+        """Replace an entry's file (same area unless named) with its new bookkeeping."""
+        area = area or STATUS_AREA[entry.status]
+        disk.write_durably(self.root / "tmp", self.path(area, entry.message_id), dumps(entry), fsync=fsync)
+
+    def move(self, message_id: str, source: str, target: str, fsync: bool = True) -> bool:
+        return disk.move(self.path(source, message_id), self.path(target, message_id), fsync)
+
+    def remove(self, message_id: str, area: str) -> None:
+        self.path(area, message_id).unlink(missing_ok=True)
+
+    def load(self, area: str, message_id: str) -> Entry | None:
+        try:
+            return self._read(area, self.path(area, message_id))
+        except FileNotFoundError:
+            return None
+
+    def locate(self, message_id: str) -> str | None:
+        for area in AREAS:
+            if self.path(area, message_id).exists():
+                return area
+        return None
+
+    def entries(self, area: str) -> Iterator[Entry]:
+        """Every readable entry in an area; a file that vanishes while we read (sent meanwhile) is skipped."""
+        for path in self.files(area):
+            try:
+                yield self._read(area, path)
+            except FileNotFoundError:
+                continue
+
+    @staticmethod
+    def _read(area: str, path: Path) -> Entry:
+        # The area a file lies in is its status (a rename moves it without rewriting); failed/ tells two apart.
+        entry = loads(path.read_bytes())
+        status = AREA_STATUS.get(area, entry.status)
+        return entry if entry.status == status else entry.with_status(status)
+
+    def files(self, area: str) -> list[Path]:
+        try:
+            return sorted(p for p in (self.root / area).iterdir() if p.suffix == ".json")
+        except FileNotFoundError:
+            return []
+
+    def count(self, area: str) -> int:
+        return len(self.files(area))
+
+    def sweep_tmp(self, now: float | None = None) -> int:
+        """Remove temp files left by killed processes (by real mtime: they never carry a clock value)."""
+        now = time.time() if now is None else now
+        removed = 0
+        for path in (self.root / "tmp").glob("*.tmp"):
+            try:
+                if now - path.stat().st_mtime > STALE_TMP:
+                    path.unlink()
+                    removed += 1
+            except FileNotFoundError:
+                continue
+        return removed
+
+    def lock_path(self, name: str) -> Path:
+        return self.root / f"{name}.lock"

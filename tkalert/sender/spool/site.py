@@ -1,0 +1,31 @@
+"""Site: one machine's spool opened for a command — its policy, outbox and archive, directories created 0700.
+
+Every entry point (submit, flush, log, show, the spool check) starts here, so the config sections are parsed
+and checked once, before anything touches the disk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from tkalert.sender.spool.archive import Archive
+from tkalert.sender.spool.outbox import Outbox
+from tkalert.sender.spool.policy import Policy, load_policy
+
+
+@dataclass(frozen=True)
+class Site:
+    policy: Policy
+    outbox: Outbox
+    archive: Archive
+
+
+def open_site(settings, create: bool = True) -> Site:
+    policy = load_policy(settings)
+    outbox = Outbox(Path(settings.spool_dir))
+    archive = Archive(policy.archive.directory, policy.archive.keep, policy.categories.archive)
+    if create:
+        outbox.prepare()
+        archive.prepare()
+    return Site(policy, outbox, archive)
