@@ -6,7 +6,7 @@ from conftest import write_config
 from tkalert.document.event import Event
 from tkalert.document.reader import parse_valid
 from tkalert.config.settings import load_settings
-from tkalert.sender.pipeline import SendOptions, complete_event, render, seal, seal_digest
+from tkalert.sender.pipeline import SendOptions, complete_event, facts_of, render, seal, seal_digest
 
 
 def test_digest_embeds_every_event_and_decrypts(tmp_path, keys):
@@ -17,7 +17,7 @@ def test_digest_embeds_every_event_and_decrypts(tmp_path, keys):
         event = complete_event(Event(kind="service", host="web01", service=service, service_status="CRITICAL"),
                                settings)
         document, stamp = render(event, settings)
-        folded.append(seal(document, stamp, event, settings, options))
+        folded.append(seal(document, stamp, facts_of(event), settings, options))
     digest = seal_digest(folded, settings, options)
     assert digest.kind == "digest"
     plaintext, signer = keys.decrypt(digest.payload)
@@ -34,7 +34,7 @@ def test_digest_embeds_every_event_and_decrypts(tmp_path, keys):
 def test_digest_is_encrypted_when_any_folded_message_was(tmp_path, keys):
     settings = load_settings(write_config(tmp_path / "c.conf", keys, 25, tmp_path / "state"), env={})
     event = complete_event(Event(kind="service", host="web01", service="HTTP", service_status="CRITICAL"), settings)
-    clear, sealed = (seal(*render(event, settings), event, settings,
+    clear, sealed = (seal(*render(event, settings), facts_of(event), settings,
                           SendOptions(gnupg_home=keys.sender_home, encrypt=encrypt)) for encrypt in (False, True))
     assert parse_valid(seal_digest([clear, clear], settings, SendOptions(keys.sender_home)).payload).tag == "digest"
     mixed = seal_digest([clear, sealed], settings, SendOptions(keys.sender_home, encrypt=False))

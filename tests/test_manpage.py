@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tkalert.cli import SUBCOMMANDS
+from tkalert.cli.commands import COMMANDS
 from tkalert.cli.send import click_command
 
 MAN = Path(__file__).resolve().parent.parent / "man" / "tkalert.1"
@@ -29,7 +29,7 @@ def test_every_cli_option_is_documented_and_nothing_else():
 
 def test_every_admin_command_is_documented():
     text = man_text().split(".SH COMMANDS", 1)[1].split(".SH ", 1)[0]
-    assert {m for m in re.findall(r"^\.B (\w+)", text, re.M)} == set(SUBCOMMANDS)
+    assert {m for m in re.findall(r"^\.B (\w+)", text, re.M)} == set(COMMANDS)
 
 
 def test_exit_codes_documented():

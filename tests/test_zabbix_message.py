@@ -200,7 +200,8 @@ def test_any_text_is_an_alert_with_a_valid_document_or_one_message_error(text):
 
 def alert_script(*args: str, timeout: float = 40) -> subprocess.CompletedProcess:
     """tkalert-zabbix in a child process with the empty environment Zabbix gives alert scripts."""
-    return subprocess.run([sys.executable, "-m", "tkalert.integrations.zabbix.alert", *args], capture_output=True, env={},
+    return subprocess.run([sys.executable, "-m", "tkalert.integrations.zabbix.alert", *args], capture_output=True,
+                          env={},
                           timeout=timeout, check=False, cwd="/")
 
 

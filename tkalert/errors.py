@@ -1,7 +1,7 @@
 """The two error tiers every step shares.
 
 Misuse and bad configuration raise one of these at once, with the fix in the message; the CLI's single error
-boundary (tkalert.cli.runtime) turns them into one line and an exit code. Expected outcomes of delivery (server
+boundary (tkalert.cli.boundary) turns them into one line and an exit code. Expected outcomes of delivery (server
 down, refused) are not exceptions: they are results recorded as data by the delivery step.
 """
 

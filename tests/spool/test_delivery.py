@@ -50,23 +50,23 @@ def test_server_down_then_up_delivers_exactly_once_with_back_off(site_config, ma
     _, settings = site_config(STORM_OFF)
     mailbox.stop()
     message = sealed()
-    result = submit(message, settings, clock=clock)
+    result = submit(message, settings, clock=clock, make_digest=None)
     assert result.state == "queued" and "cannot connect" in result.reason
     entry = open_site(settings).outbox.load("outbox", message.message_id)
     assert (entry.attempts, entry.next_try - clock()) == (1, 60)
 
     clock.advance(59)
-    assert flush(settings, clock=clock).deferred == {}  # not due yet: no attempt
+    assert flush(settings, clock=clock, make_digest=None).deferred == {}  # not due yet: no attempt
     clock.advance(1)
-    assert message.message_id in flush(settings, clock=clock).deferred
+    assert message.message_id in flush(settings, clock=clock, make_digest=None).deferred
     entry = open_site(settings).outbox.load("outbox", message.message_id)
     assert (entry.attempts, entry.next_try - clock()) == (2, 120)  # doubled
 
     mailbox.start()
     clock.advance(120)
-    assert flush(settings, clock=clock).sent == [message.message_id]
+    assert flush(settings, clock=clock, make_digest=None).sent == [message.message_id]
     clock.advance(3600)
-    assert flush(settings, clock=clock).sent == []
+    assert flush(settings, clock=clock, make_digest=None).sent == []
     assert mailbox.accepted == [message.message_id]
     assert states(settings) == {message.message_id: "sent"}
 
@@ -75,13 +75,13 @@ def test_back_off_is_capped(site_config, mailbox, clock):
     _, settings = site_config({**STORM_OFF, "spool": {"retry_base": "1m", "retry_cap": "10m"}})
     mailbox.stop()
     message = sealed()
-    submit(message, settings, clock=clock)
+    submit(message, settings, clock=clock, make_digest=None)
     waits = []
     for _ in range(6):
         entry = open_site(settings).outbox.load("outbox", message.message_id)
         waits.append(entry.next_try - clock())
         clock.advance(entry.next_try - clock())
-        flush(settings, clock=clock)
+        flush(settings, clock=clock, make_digest=None)
     assert waits == [60, 120, 240, 480, 600, 600]
 
 
@@ -89,14 +89,14 @@ def test_4xx_is_retried_until_the_server_accepts(site_config, mailbox, clock):
     _, settings = site_config(STORM_OFF)
     mailbox.mode = "tempfail"
     ids = queue(settings, clock, 5)
-    report = flush(settings, clock=clock)
+    report = flush(settings, clock=clock, make_digest=None)
     assert set(report.deferred) == set(ids) and all("451" in e for e in report.deferred.values())
     log = {r.message_id: r for r in read_log(open_site(settings))}
     assert all(log[i].state == "queued" and "451" in log[i].last_error for i in ids)
 
     mailbox.mode = "accept"
     clock.advance(60)
-    assert sorted(flush(settings, clock=clock).sent) == sorted(ids)
+    assert sorted(flush(settings, clock=clock, make_digest=None).sent) == sorted(ids)
     assert sorted(mailbox.accepted) == sorted(ids)
 
 
@@ -104,7 +104,7 @@ def test_5xx_moves_the_message_to_failed_with_its_reason(site_config, mailbox, c
     _, settings = site_config(STORM_OFF)
     mailbox.mode = "permfail"
     message = sealed()
-    result = submit(message, settings, clock=clock)
+    result = submit(message, settings, clock=clock, make_digest=None)
     assert result.state == "failed" and "554" in result.reason
     site = open_site(settings)
     failed = site.outbox.load("failed", message.message_id)
@@ -112,7 +112,7 @@ def test_5xx_moves_the_message_to_failed_with_its_reason(site_config, mailbox, c
     assert failed.message.plaintext == message.plaintext  # kept, not deleted unseen
     clock.advance(86400)
     mailbox.mode = "accept"
-    assert flush(settings, clock=clock).sent == []  # failed/ waits for an admin
+    assert flush(settings, clock=clock, make_digest=None).sent == []  # failed/ waits for an admin
     assert take_census(site, clock()).failed == 1
 
 
@@ -120,11 +120,11 @@ def test_unsent_messages_expire_into_failed_after_max_age(site_config, mailbox, 
     _, settings = site_config(STORM_OFF)
     mailbox.stop()
     message = sealed()
-    submit(message, settings, clock=clock)
+    submit(message, settings, clock=clock, make_digest=None)
     clock.advance(7 * 86400 - 1)
-    assert flush(settings, clock=clock).expired == {}
+    assert flush(settings, clock=clock, make_digest=None).expired == {}
     clock.advance(1)
-    report = flush(settings, clock=clock)
+    report = flush(settings, clock=clock, make_digest=None)
     assert "within 7d" in report.expired[message.message_id]
     assert "cannot connect" in report.expired[message.message_id]
     census = take_census(open_site(settings), clock())
@@ -139,10 +139,10 @@ def test_a_slow_server_does_not_hold_the_hook(site_config, mailbox, clock):
     mailbox.delay = 3.0
     message = sealed()
     started = time.monotonic()
-    result = submit(message, settings, clock=clock)
+    result = submit(message, settings, clock=clock, make_digest=None)
     assert time.monotonic() - started < 2.0
     assert result.state == "queued" and "still running" in result.reason
-    report = flush(settings, clock=clock, wait=30)  # waits for the hook's flush to finish
+    report = flush(settings, clock=clock, wait=30, make_digest=None)  # waits for the hook's flush to finish
     assert report.sent == []  # the hook's worker delivered it meanwhile
     assert mailbox.accepted == [message.message_id]
     assert states(settings) == {message.message_id: "sent"}
@@ -152,11 +152,11 @@ def test_a_spent_budget_stops_the_batch_between_two_messages(site_config, mailbo
     _, settings = site_config(STORM_OFF)
     mailbox.delay = 0.4
     ids = queue(settings, clock, 6)
-    report = flush(settings, clock=clock, budget=0.6)
+    report = flush(settings, clock=clock, budget=0.6, make_digest=None)
     assert not report.complete and 1 <= len(report.sent) < 6  # stopped after a recorded outcome, not inside one
     assert sorted(report.sent) == sorted(mailbox.accepted)
     mailbox.delay = 0
-    flush(settings, clock=clock)
+    flush(settings, clock=clock, make_digest=None)
     assert sorted(mailbox.accepted) == sorted(ids)  # the rest went on the next flush, none twice
 
 
@@ -164,11 +164,11 @@ def test_a_server_slower_than_the_timeout_is_a_temporary_failure(site_config, ma
     _, settings = site_config(STORM_OFF, timeout=1)
     mailbox.delay = 2.0
     ids = queue(settings, clock, 2)
-    report = flush(settings, clock=clock)
+    report = flush(settings, clock=clock, make_digest=None)
     assert set(report.deferred) == set(ids) and "timed out" in " ".join(report.deferred.values())
     mailbox.delay = 0
     clock.advance(60)
-    flush(settings, clock=clock)
+    flush(settings, clock=clock, make_digest=None)
     # The server may have kept a mail whose answer came too late: at least once, duplicates carry the same id.
     assert set(mailbox.accepted) == set(ids)
 
@@ -184,10 +184,10 @@ def test_stop_start_4xx_5xx_in_turn_lose_nothing(site_config, mailbox, clock):
         if phase != "down":
             mailbox.mode = phase
         ids = queue(settings, clock, 4)
-        flush(settings, clock=clock)
+        flush(settings, clock=clock, make_digest=None)
         (refused_ids if phase == "permfail" else sent_ids).extend(ids)
         clock.advance(3600)
-    flush(settings, clock=clock)
+    flush(settings, clock=clock, make_digest=None)
     log = states(settings)
     assert sorted(mailbox.accepted) == sorted(sent_ids)  # exactly once each
     assert {log[i] for i in sent_ids} == {"sent"} and {log[i] for i in refused_ids} == {"failed"}
@@ -198,12 +198,12 @@ def test_spool_files_are_private(site_config, mailbox, clock):
     _, settings = site_config(STORM_OFF)
     mailbox.stop()
     message = sealed()
-    submit(message, settings, clock=clock)
+    submit(message, settings, clock=clock, make_digest=None)
     site = open_site(settings)
     for directory in (site.outbox.root, site.outbox.root / "outbox", site.outbox.root / "failed"):
         assert stat.S_IMODE(os.stat(directory).st_mode) == 0o700
     assert stat.S_IMODE(os.stat(site.outbox.path("outbox", message.message_id)).st_mode) == 0o600
     mailbox.start()
     clock.advance(60)
-    flush(settings, clock=clock)
+    flush(settings, clock=clock, make_digest=None)
     assert stat.S_IMODE(os.stat(site.archive.path(message.message_id)).st_mode) == 0o600

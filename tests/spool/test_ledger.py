@@ -19,13 +19,13 @@ def run(command, *args):
 def test_log_lists_every_state_with_its_last_error(site_config, mailbox, clock):
     config, settings = site_config({"storm": {"enabled": "off"}})
     sent = sealed(host="web1", service="disk")
-    submit(sent, settings, clock=clock)
+    submit(sent, settings, clock=clock, make_digest=None)
     mailbox.mode = "permfail"
     refused = sealed(host="db1", service="load")
-    submit(refused, settings, clock=clock)
+    submit(refused, settings, clock=clock, make_digest=None)
     mailbox.stop()
     waiting = sealed("heartbeat")
-    submit(waiting, settings, clock=clock)
+    submit(waiting, settings, clock=clock, make_digest=None)
 
     table = run(log_command, "--config", str(config)).output.splitlines()
     assert table[0].split()[:4] == ["TIME", "TYPE", "HOST/SERVICE", "STATE"]
@@ -42,7 +42,7 @@ def test_log_lists_every_state_with_its_last_error(site_config, mailbox, clock):
 def test_show_prints_the_exact_plaintext_by_id_prefix(site_config, mailbox, clock):
     config, settings = site_config()
     message = sealed()
-    submit(message, settings, clock=clock)
+    submit(message, settings, clock=clock, make_digest=None)
     result = CliRunner().invoke(show_command, ["--config", str(config), message.message_id[:8]])
     assert result.stdout_bytes == message.plaintext
 
@@ -59,7 +59,7 @@ def test_show_refuses_unknown_and_short_ids(site_config, mailbox):
 def test_with_the_archive_switched_off_the_log_keeps_metadata_only(site_config, mailbox, clock):
     config, settings = site_config({"categories": {"archive": "off"}})
     message = sealed()
-    submit(message, settings, clock=clock)
+    submit(message, settings, clock=clock, make_digest=None)
     (record,) = read_log(open_site(settings))
     assert record.state == "sent"
     result = CliRunner().invoke(show_command, ["--config", str(config), message.message_id])
@@ -68,11 +68,11 @@ def test_with_the_archive_switched_off_the_log_keeps_metadata_only(site_config, 
 
 def test_archive_records_are_pruned_after_keep_but_failed_ones_stay(site_config, mailbox, clock):
     _, settings = site_config({"archive": {"keep": "30d"}, "storm": {"enabled": "off"}})
-    submit(sealed(), settings, clock=clock)
+    submit(sealed(), settings, clock=clock, make_digest=None)
     mailbox.mode = "permfail"
-    submit(sealed(), settings, clock=clock)
+    submit(sealed(), settings, clock=clock, make_digest=None)
     clock.advance(30 * 86400 + 1)
-    flush(settings, clock=clock)
+    flush(settings, clock=clock, make_digest=None)
     assert [r.state for r in read_log(open_site(settings))] == ["failed"]
 
 
@@ -80,7 +80,7 @@ def test_flush_command_reports_and_retries_failed(site_config, mailbox, clock):
     config, settings = site_config()
     mailbox.mode = "permfail"
     message = sealed()
-    submit(message, settings, clock=clock)
+    submit(message, settings, clock=clock, make_digest=None)
     mailbox.mode = "accept"
     assert run(flush_command, "--config", str(config)).output.startswith("sent 0")
     output = run(flush_command, "--config", str(config), "--retry-failed").output

@@ -31,7 +31,7 @@ def test_an_empty_spool_is_ok_with_perfdata(site_config):
 def test_a_failed_message_warns_and_names_the_command(site_config, mailbox):
     config, settings = site_config()
     mailbox.mode = "permfail"
-    submit(sealed(), settings)
+    submit(sealed(), settings, make_digest=None)
     code, output = check(config)
     assert code == 1 and output.startswith("TKALERT SPOOL WARNING - failed is 1")
     assert "tkalert log --state failed" in output
@@ -41,7 +41,7 @@ def test_a_deep_queue_turns_critical_with_custom_thresholds(site_config, mailbox
     config, settings = site_config({"storm": {"enabled": "off"}})
     mailbox.stop()
     for _ in range(3):
-        submit(sealed(), settings)
+        submit(sealed(), settings, make_digest=None)
     code, output = check(config, "-w", "1,,", "-c", "2,,")
     assert code == 2 and "depth is 3" in output and "depth=3;1;2;0" in output
 

@@ -98,7 +98,7 @@ def test_folded_alerts_of_two_intervals_make_two_digests(storm_settings, mailbox
     for minute in range(2):
         for i in range(5):
             message = sealed(service=f"m{minute}s{i}")
-            submit(message, storm_settings, clock=clock)
+            submit(message, storm_settings, clock=clock, make_digest=None)
             ids.append(message.message_id)
         clock.advance(60)
     lock.release()
@@ -107,14 +107,12 @@ def test_folded_alerts_of_two_intervals_make_two_digests(storm_settings, mailbox
     assert mailbox.delivered() - set(report.digests) == set(ids)
 
 
-def test_without_a_digest_builder_folded_alerts_are_released_one_by_one(storm_settings, mailbox, clock,
-                                                                       monkeypatch):
-    monkeypatch.setattr("tkalert.sender.spool.digest.DIGEST_FACTORY", "tkalert.nowhere:digest_maker")
+def test_without_a_digest_builder_folded_alerts_are_released_one_by_one(storm_settings, mailbox, clock):
     messages = [sealed(service=f"svc{i}") for i in range(5)]
     for m in messages:
         submit(m, storm_settings, clock=clock, make_digest=None)
     clock.advance(60)
-    report = flush(storm_settings, clock=clock)
+    report = flush(storm_settings, clock=clock, make_digest=None)
     assert len(report.released) == 2
     assert sorted(mailbox.accepted) == sorted(m.message_id for m in messages)
 
@@ -145,7 +143,7 @@ def test_a_fold_cut_short_after_queuing_its_digest_makes_no_second_digest(storm_
     lock.try_acquire()  # nobody delivers while the storm is submitted
     messages = [sealed(service=f"svc{i}") for i in range(6)]
     for message in messages:
-        submit(message, storm_settings, clock=clock)
+        submit(message, storm_settings, clock=clock, make_digest=None)
     lock.release()
     folded = sorted(site.outbox.entries("folded"), key=lambda e: e.queued_at)
     assert len(folded) == 3

@@ -14,23 +14,23 @@ from tkalert.sender.spool import flush, open_site, read_log, submit
 
 def test_a_switched_off_category_is_skipped_and_not_spooled(site_config, mailbox, clock):
     _, settings = site_config({"categories": {"heartbeat": "off"}})
-    result = submit(sealed("heartbeat"), settings, clock=clock)
+    result = submit(sealed("heartbeat"), settings, clock=clock, make_digest=None)
     assert (result.state, result.reason) == ("skipped", "heartbeat is switched off in [categories]")
-    assert submit(sealed("alert"), settings, clock=clock).state == "sent"
+    assert submit(sealed("alert"), settings, clock=clock, make_digest=None).state == "sent"
     assert [r.kind for r in read_log(open_site(settings))] == ["alert"]
 
 
 def test_the_same_message_twice_is_spooled_once(settings, mailbox, clock):
     message = sealed()
-    assert submit(message, settings, clock=clock).state == "sent"
-    assert submit(message, settings, clock=clock).state == "sent"
+    assert submit(message, settings, clock=clock, make_digest=None).state == "sent"
+    assert submit(message, settings, clock=clock, make_digest=None).state == "sent"
     assert mailbox.accepted == [message.message_id]
 
 
 def test_an_override_target_travels_with_the_entry(settings, mailbox, clock):
     mailbox.stop()
     message = sealed()
-    submit(message, settings, clock=clock, override_to="tester@vendor.test")
+    submit(message, settings, clock=clock, override_to="tester@vendor.test", make_digest=None)
     entry = open_site(settings).outbox.load("outbox", message.message_id)
     assert entry.override_to == "tester@vendor.test"
 
@@ -41,17 +41,19 @@ def test_misconfiguration_raises_but_the_message_stays_queued(tmp_path, clock):
     settings = Settings(spool_dir=tmp_path / "spool", state_dir=tmp_path / "state")
     message = sealed()
     with pytest.raises(ConfigError, match="no destination configured"):
-        submit(message, settings, clock=clock)
+        submit(message, settings, clock=clock, make_digest=None)
     assert [r.state for r in read_log(open_site(settings))] == ["queued"]
 
 
 def test_a_heartbeat_is_never_folded(site_config, mailbox, clock):
     _, settings = site_config({"storm": {"rate": "1"}})
-    assert [submit(sealed("heartbeat"), settings, clock=clock).state for _ in range(3)] == ["sent"] * 3
+    states = [submit(sealed("heartbeat"), settings, clock=clock, make_digest=None).state for _ in range(3)]
+    assert states == ["sent"] * 3
 
 
 def test_the_import_path_of_submit_is_lean():
-    code = ("import sys, tkalert.sender.spool; heavy = {'lxml', 'click', 'gnupg', 'smtplib', 'email'} & set(sys.modules);"
+    code = ("import sys, tkalert.sender.spool; "
+            "heavy = {'lxml', 'click', 'gnupg', 'smtplib', 'email'} & set(sys.modules);"
             "print(sorted(heavy))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert done.stdout.strip() == "[]"
@@ -63,6 +65,6 @@ def test_a_crashed_submit_leaves_an_entry_the_flusher_adopts(settings, mailbox, 
     site = open_site(settings)
     message = sealed()
     site.outbox.add(new_entry(message, clock(), "incoming"))  # written, then the hook died before storm control
-    assert flush(settings, clock=clock).sent == []
+    assert flush(settings, clock=clock, make_digest=None).sent == []
     clock.advance(61)
-    assert flush(settings, clock=clock).sent == [message.message_id]
+    assert flush(settings, clock=clock, make_digest=None).sent == [message.message_id]

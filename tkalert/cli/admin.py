@@ -4,24 +4,20 @@ from __future__ import annotations
 
 import click
 
-from tkalert.cli.runtime import fail
-from tkalert.errors import TkalertError
+from tkalert.cli.boundary import command_failure, fail, guard
+from tkalert.cli.commands import COMMANDS
 
 
 class LazyGroup(click.Group):
     """Imports a command's module only when that command runs (or --help lists them)."""
 
     def list_commands(self, ctx):
-        from tkalert.cli import SUBCOMMANDS
-
-        return sorted(SUBCOMMANDS)
+        return sorted(COMMANDS)
 
     def get_command(self, ctx, name):
-        from tkalert.cli import SUBCOMMANDS
-
-        if name not in SUBCOMMANDS:
+        if name not in COMMANDS:
             return None
-        module_name, attribute = SUBCOMMANDS[name].split(":")
+        module_name, attribute = COMMANDS[name].split(":")
         module = __import__(module_name, fromlist=[attribute])
         return getattr(module, attribute)
 
@@ -32,6 +28,10 @@ def admin():
 
 
 def run_admin(args: list[str]) -> int:
+    return guard(lambda: _run_admin(args), command_failure("tkalert"), "--verbose" in args)
+
+
+def _run_admin(args: list[str]) -> int:
     try:
         result = admin.main(args=args, prog_name="tkalert", standalone_mode=False)
     except click.exceptions.Exit as exc:
@@ -39,9 +39,5 @@ def run_admin(args: list[str]) -> int:
     except click.UsageError as exc:
         return fail(f"usage error: {' '.join(exc.format_message().split())} (see 'tkalert {args[0]} --help')", 2)
     except click.Abort:
-        return fail("interrupted", 130)
-    except TkalertError as exc:
-        return fail(str(exc), exc.exit_code)
-    except Exception as exc:  # the boundary
-        return fail(f"internal error: {type(exc).__name__}: {exc}", 1)
+        raise KeyboardInterrupt from None
     return result if isinstance(result, int) else 0

@@ -1,7 +1,8 @@
 """`tkalert [options]`: the TKalert 1.5 command line, option for option, plus tkalert's additions.
 
-It turns argv into an `Event` and `SendOptions`, runs `tkalert.sender.pipeline`, and shows the outcome: one line and an exit
-code, or in `--check` mode a Nagios plugin line. It is the notification hook: it imports the send path only.
+It turns argv into an `Event` and `SendOptions`, runs `tkalert.sender.pipeline`, and shows the outcome: one line and
+an exit code, or in `--check` mode a Nagios plugin line (errors through tkalert.cli.boundary). It is the notification
+hook: it imports the send path only.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ from functools import lru_cache
 
 from tkalert import __version__
 from tkalert.cli.options import OPTIONS, fast_parse
-from tkalert.cli.runtime import fail, one_line, plugin_line, setup_logging
-from tkalert.errors import TkalertError
+from tkalert.cli.boundary import check_failure, command_failure, fail, guard, one_line, plugin_line
 
 log = logging.getLogger("tkalert")
+LOG_FORMAT = "%(asctime)s [%(levelname)s] %(message)s"
 EVENT_OPTIONS = (
     "auth_key", "contact_person", "contact_mail", "date", "host", "ip", "host_status", "os", "serial", "service",
     "service_status", "output", "perf", "duration", "component_serial", "component_name", "notification_type",
@@ -70,21 +71,11 @@ def run_send(args: list[str]) -> int:
             return fail("interrupted", 130)
     if params is None:
         return 0
-    setup_logging(params["verbose"])
+    logging.basicConfig(level=logging.DEBUG if params["verbose"] else logging.WARNING, format=LOG_FORMAT,
+                        stream=sys.stderr)
     log.debug("Starting up")
-    try:
-        return _run(params, started)
-    except TkalertError as exc:
-        if check:
-            state = "UNKNOWN" if exc.exit_code == 2 else "CRITICAL"
-            return plugin_line(state, f"could not send {params['kind'] or 'heartbeat'}: {exc}", started)
-        return fail(str(exc), exc.exit_code)
-    except KeyboardInterrupt:
-        return fail("interrupted", 130)
-    except Exception as exc:  # the boundary: a bug still gets one line and a failing code
-        if check:
-            return plugin_line("UNKNOWN", f"internal error: {type(exc).__name__}: {exc}", started)
-        return fail(f"internal error: {type(exc).__name__}: {exc} (run with --verbose for details)", 1, verbose)
+    on_failure = check_failure(started) if check else command_failure("tkalert")
+    return guard(lambda: _run(params, started), on_failure, verbose)
 
 
 def _usage(exc, check: bool) -> int:
@@ -168,16 +159,18 @@ def _send(event, settings, params: dict, started: float) -> int:
     return _exit_code(result)
 
 
+# SendResult.state -> plugin state and words (check_tkalert_heartbeat judges the same way)
+CHECK_LINES = {"sent": ("OK", "sent {}"), "queued": ("WARNING", "queued {} for retry"),
+               "skipped": ("WARNING", "did not send {}"), "failed": ("CRITICAL", "could not send {}")}
+
+
 def _check_line(result, started: float) -> int:
-    if result.state == "sent" and not result.warnings:
-        return plugin_line("OK", f"sent {result.kind}", started)
-    if result.state == "sent":
-        return plugin_line("WARNING", f"sent {result.kind}: {'; '.join(result.warnings)}", started)
-    if result.state == "queued":
-        return plugin_line("WARNING", f"queued {result.kind} for retry: {result.reason}", started)
-    if result.state == "skipped":
-        return plugin_line("WARNING", f"did not send {result.kind}: {result.reason}", started)
-    return plugin_line("CRITICAL", f"could not send {result.kind}: {result.reason}", started)
+    state, words = CHECK_LINES[result.state]
+    summary = words.format(result.kind)
+    detail = "; ".join(result.warnings) if result.state == "sent" else result.reason
+    if result.state == "sent" and result.warnings:
+        state = "WARNING"
+    return plugin_line(state, f"{summary}: {detail}" if detail else summary, started)
 
 
 def _exit_code(result) -> int:

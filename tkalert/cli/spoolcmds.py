@@ -37,6 +37,7 @@ def _site(config):
 def flush(config, wait, retry, now, quiet):
     """Deliver every queued message that is due, over one connection per destination."""
     from tkalert.config.settings import load_settings
+    from tkalert.sender.pipeline import digest_maker
     from tkalert.sender.spool import flush as flush_spool, retry_failed
 
     settings = load_settings(config)
@@ -44,7 +45,7 @@ def flush(config, wait, retry, now, quiet):
         moved = retry_failed(settings, wait=wait)
         if not quiet:
             click.echo(f"requeued {len(moved)} failed message(s)")
-    report = flush_spool(settings, wait=wait, ignore_backoff=now)
+    report = flush_spool(settings, make_digest=digest_maker(settings), wait=wait, ignore_backoff=now)
     if not quiet or report.failed or report.expired:
         click.echo(report.summary())
     for message_id, reason in {**report.failed, **report.expired}.items():

@@ -1,9 +1,9 @@
 """`tkalert zabbix setup`: put the tkalert media type into a Zabbix 6.0 server through its API.
 
-It imports the media type shipped in tkalert/integrations/zabbix/media_type.yaml with configuration.import (create it, or update
-it to this version), and on request gives a user the media and creates the action that sends tagged problems,
-recoveries and updates to it. The API access comes from the options, else from the config's [zabbix] section (the
-same section the alert script reads the host inventory with). Errors go to the admin group's boundary.
+It imports the media type shipped in tkalert/integrations/zabbix/media_type.yaml with configuration.import (create it,
+or update it to this version), and on request gives a user the media and creates the action that sends tagged
+problems, recoveries and updates to it. The API access comes from the options, else from the config's [zabbix] section
+(the same section the alert script reads the host inventory with). Errors go to the admin group's boundary.
 """
 
 from __future__ import annotations

@@ -11,6 +11,17 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
+class Facts:
+    """What the spool and the transports may know of a document without opening it (never sent in clear)."""
+
+    kind: str  # heartbeat | alert | test | digest | report: the document's root element
+    host: str | None = None
+    service: str | None = None
+    state: str | None = None  # the monitored state (CRITICAL, DOWN, ...), not the delivery state
+    notification: str | None = None
+
+
+@dataclass(frozen=True)
 class SealedMessage:
     message_id: str  # UUID, also in the document: a receiver deduplicates on it
     kind: str  # heartbeat | alert | test | report

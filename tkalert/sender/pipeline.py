@@ -1,8 +1,10 @@
-"""The sender pipeline in one place: event -> build -> seal -> spool (-> deliver), with the outcome as data.
+"""The sender pipeline in one place: event -> document -> seal -> spool (-> deliver), with the outcome as data.
 
 Callers (the `tkalert` command, the Zabbix alert script, the heartbeat plugin) hand over an `Event` and the
-`Settings`; they get a `SendResult` back and decide how to show it. Misuse and bad configuration raise
-(`UsageError`, `ConfigError`, `SealError`); a destination that is down is a result, not an exception.
+`Settings`; they get a `SendResult` back and decide how to show it. Seal and spool never see the event: they take
+the document's bytes plus its `Facts` (what the spool may know without opening it), so a digest or a report goes
+the same way. Misuse and bad configuration raise (`UsageError`, `ConfigError`, `SealError`); a destination that is
+down is a result, not an exception.
 """
 
 from __future__ import annotations
@@ -12,12 +14,11 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from tkalert.document.stamp import Stamp
-from tkalert.document.writer import build_document
-from tkalert.document.event import Event
-from tkalert.document.stamp import new_message_id, next_sequence, system_id
 from tkalert.config.settings import Settings
-from tkalert.sender.message import SealedMessage
+from tkalert.document.event import Event
+from tkalert.document.stamp import Stamp, new_message_id, next_sequence, system_id
+from tkalert.document.writer import build_document
+from tkalert.sender.message import Facts, SealedMessage
 
 log = logging.getLogger("tkalert")
 
@@ -63,8 +64,17 @@ def render(event: Event, settings: Settings, now: float | None = None) -> tuple[
     log.info("Creating %s object", "alert" if event.is_alert else event.kind)
     if event.date is None:
         log.info("Set --date switch to NOW")
-    stamp = Stamp(new_message_id(), system_id(settings.system_id), next_sequence(settings.state_dir), now)
+    stamp = new_stamp(settings, now)
     return build_document(event, stamp), stamp
+
+
+def new_stamp(settings: Settings, now: float) -> Stamp:
+    return Stamp(new_message_id(), system_id(settings.system_id), next_sequence(settings.state_dir), now)
+
+
+def facts_of(event: Event) -> Facts:
+    return Facts("alert" if event.is_alert else event.kind, event.host, event.service,
+                 event.service_status or event.host_status, event.notification_type)
 
 
 def skip_reason(event: Event) -> str | None:
@@ -82,7 +92,7 @@ def placeholder_warning(event: Event) -> str | None:
     return None
 
 
-def seal(document: bytes, stamp: Stamp, event: Event, settings: Settings, options: SendOptions) -> SealedMessage:
+def seal(document: bytes, stamp: Stamp, facts: Facts, settings: Settings, options: SendOptions) -> SealedMessage:
     if options.encrypt:
         from tkalert.openpgp.seal import seal_document
 
@@ -92,10 +102,9 @@ def seal(document: bytes, stamp: Stamp, event: Event, settings: Settings, option
         log.warning("--disable-gpg-encryption: the document leaves this machine unencrypted and unsigned")
         payload = document
     return SealedMessage(
-        message_id=stamp.message_id, kind="alert" if event.is_alert else event.kind, system_id=stamp.system_id,
-        sequence=stamp.sequence, created=stamp_time(stamp), payload=payload, plaintext=document,
-        encrypted=options.encrypt, host=event.host, service=event.service,
-        state=event.service_status or event.host_status, notification=event.notification_type,
+        message_id=stamp.message_id, kind=facts.kind, system_id=stamp.system_id, sequence=stamp.sequence,
+        created=stamp_time(stamp), payload=payload, plaintext=document, encrypted=options.encrypt, host=facts.host,
+        service=facts.service, state=facts.state, notification=facts.notification,
     )
 
 
@@ -111,7 +120,8 @@ def spool(message: SealedMessage, settings: Settings, options: SendOptions) -> S
     from tkalert.sender.spool import submit
 
     try:
-        submitted = submit(message, settings, override_to=options.override_to)
+        submitted = submit(message, settings, make_digest=digest_maker(settings, options),
+                           override_to=options.override_to)
     except OSError as exc:
         raise SpoolError(f"cannot write the spool {settings.spool_dir}: {exc.strerror or exc}; nothing was sent "
                          "(free the disk or fix spool_dir in [tkalert], then retry)") from None
@@ -133,7 +143,7 @@ def send_event(event: Event, settings: Settings, options: SendOptions) -> SendRe
         return SendResult("skipped", kind, reason=reason)
     warnings = tuple(w for w in (placeholder_warning(event),) if w)
     document, stamp = render(event, settings)
-    message = seal(document, stamp, event, settings, options)
+    message = seal(document, stamp, facts_of(event), settings, options)
     return replace(spool(message, settings, options), warnings=warnings)
 
 
@@ -145,20 +155,19 @@ def seal_digest(messages: list[SealedMessage], settings: Settings, options: Send
     from tkalert.document.digest import build_digest
 
     first = ElementTree.fromstring(messages[0].plaintext)  # our own document, never outside input
-    now = time.time() if now is None else now
-    stamp = Stamp(new_message_id(), system_id(settings.system_id), next_sequence(settings.state_dir), now)
+    stamp = new_stamp(settings, time.time() if now is None else now)
     document = build_digest([m.plaintext for m in messages], first.findtext("authkey") or "",
                             first.findtext("contact-name"), first.findtext("contact-mail"), stamp)
-    event = Event(kind="heartbeat")
     # A digest is encrypted unless every message in it was sent in the clear (--disable-gpg-encryption): folding
     # must never take the protection off a message, nor add a seal that a debugging set-up cannot open.
     options = replace(options, encrypt=any(m.encrypted for m in messages))
-    return replace(seal(document, stamp, event, settings, options), kind="digest")
+    return seal(document, stamp, Facts("digest"), settings, options)
 
 
-def digest_maker(settings: Settings):
-    """The spool's `make_digest` for these settings: folded messages -> one sealed digest (tkalert.sender.spool.digest)."""
-    from tkalert.openpgp.home import resolve_home
+def digest_maker(settings: Settings, options: SendOptions | None = None):
+    """The spool's `make_digest` (tkalert.sender.spool.digest): folded messages -> one sealed digest."""
+    if options is None:
+        from tkalert.openpgp.home import resolve_home
 
-    options = SendOptions(gnupg_home=resolve_home(settings.gnupg_home, None))
+        options = SendOptions(gnupg_home=resolve_home(settings.gnupg_home, None))
     return lambda messages: seal_digest(list(messages), settings, options)

@@ -5,9 +5,9 @@ it after 40 s, keeps what it prints only when it exits non-zero (that line is th
 retries a non-zero exit. So the config comes from SENDTO when that is an absolute path (else the default
 /etc/tkalert/tkalert.conf), GnuPG's home from the config, and the hook imports only the send path.
 
-Steps: parse MESSAGE (tkalert.integrations.zabbix.message) -> fill serial and OS from the host inventory when they are missing
-and the config has a [zabbix] API section (tkalert.integrations.zabbix.api; a failure there is only a warning) -> send as
-`tkalert --type=service` does (tkalert.sender.pipeline). SUBJECT is only for Zabbix's own views.
+Steps: parse MESSAGE (integrations.zabbix.message) -> fill serial and OS from the host inventory when they are
+missing and the config has a [zabbix] API section (integrations.zabbix.api; a failure there is only a warning) ->
+send as `tkalert --type=service` does (tkalert.sender.pipeline). SUBJECT is only for Zabbix's own views.
 
 Exit status (tkalert-zabbix(1)): 0 when the alert was sent or tkalert's spool holds it (queued for retry, or in
 failed/ for the administrator): a retry by Zabbix could only duplicate it. Otherwise nothing holds the alert, so
@@ -20,6 +20,7 @@ from __future__ import annotations
 import sys
 from dataclasses import replace
 
+from tkalert.cli.boundary import command_failure, guard
 from tkalert.errors import TkalertError
 
 USAGE = "usage: tkalert-zabbix SENDTO SUBJECT MESSAGE (Zabbix passes {ALERT.SENDTO} {ALERT.SUBJECT} {ALERT.MESSAGE})"
@@ -32,14 +33,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if len(args) != 3:
         return say(f"{USAGE}; got {len(args)} argument(s)", 2)
-    try:
-        return run(*args)
-    except TkalertError as exc:
-        return say(str(exc), exc.exit_code)
-    except KeyboardInterrupt:
-        return say("interrupted", 130)
-    except Exception as exc:  # the boundary: Zabbix shows this line in the action log
-        return say(f"internal error: {type(exc).__name__}: {exc}", 1)
+    # Zabbix shows the boundary's one line in the action log
+    return guard(lambda: run(*args), command_failure("tkalert-zabbix"))
 
 
 def run(sendto: str, subject: str, message: str) -> int:

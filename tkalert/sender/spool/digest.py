@@ -8,9 +8,9 @@ It gets the folded alerts of one interval (oldest first, each with its plaintext
 sealed message (own message id, any kind) that accounts for every one of them. It may raise a `TkalertError`
 (e.g. `SealError`): the flusher then records the error on the folded entries and tries again next flush.
 
-When the caller passes none, `default_digest_maker(settings)` imports DIGEST_FACTORY lazily (the hook path stays
-lean) and calls it with the settings to get a `make_digest`. If there is no such function, folded alerts are
-released one by one after their interval instead: delayed, never lost.
+Every caller of `submit` and `flush` passes one (tkalert.sender.pipeline.digest_maker builds and seals digests);
+`make_digest=None` is an explicit choice: folded alerts are released one by one after their interval instead,
+delayed, never lost.
 """
 
 from __future__ import annotations
@@ -24,17 +24,6 @@ from tkalert.sender.spool.policy import StormPolicy
 from tkalert.sender.spool.storm import bucket_of, bucket_ripe
 
 MakeDigest = Callable[[Sequence[SealedMessage]], SealedMessage]
-# digest_maker(settings) -> MakeDigest: where build (tkalert.document.digest) and seal meet, like the send path.
-DIGEST_FACTORY = "tkalert.sender.pipeline:digest_maker"
-
-
-def default_digest_maker(settings) -> MakeDigest | None:
-    module_name, name = DIGEST_FACTORY.split(":")
-    try:
-        factory = getattr(__import__(module_name, fromlist=[name]), name)
-    except (ImportError, AttributeError):
-        return None
-    return factory(settings)
 
 
 def ripe_groups(entries: Sequence[Entry], now: float, policy: StormPolicy) -> list[list[Entry]]:

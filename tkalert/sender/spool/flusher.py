@@ -205,11 +205,10 @@ class Flusher:
         self.outbox.remove(entry.message_id, source)
 
 
-def flush(settings, *, clock: Callable[[], float] = time.time, make_digest: MakeDigest | None = None,
+def flush(settings, *, make_digest: MakeDigest | None, clock: Callable[[], float] = time.time,
           wait: float | None = 0, budget: float | None = None, ignore_backoff: bool = False) -> FlushReport:
     """Deliver everything due. wait: seconds to wait for the flush lock (0: don't, None: for ever);
     budget: seconds of real time after which no new message starts; ignore_backoff: everything queued is due."""
-    from tkalert.sender.spool.digest import default_digest_maker
     from tkalert.sender.spool.lock import FileLock
     from tkalert.sender.spool.site import open_site
 
@@ -218,9 +217,9 @@ def flush(settings, *, clock: Callable[[], float] = time.time, make_digest: Make
     if not (lock.try_acquire() if wait == 0 else lock.acquire(wait)):
         return FlushReport(busy=True)
     try:
-        maker = make_digest if make_digest is not None else default_digest_maker(settings)
         deadline = None if budget is None else time.monotonic() + budget
-        return Flusher(settings, site.policy, site.outbox, site.archive, clock, maker, deadline, ignore_backoff).run()
+        return Flusher(settings, site.policy, site.outbox, site.archive, clock, make_digest, deadline,
+                       ignore_backoff).run()
     finally:
         lock.release()
 

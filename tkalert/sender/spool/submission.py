@@ -1,7 +1,7 @@
 """Submission: what the notification hook calls once per event — spool first, then at most one quick flush.
 
-Takes a `SealedMessage` from seal and returns a `SubmitResult` to the hook (tkalert.sender.pipeline). The order is the guarantee:
-the entry is on disk (temp file, fsync, rename) in its final area before any network is touched. Then one
+Takes a `SealedMessage` from seal and returns a `SubmitResult` to the hook (tkalert.sender.pipeline). The order is
+the guarantee: the entry is on disk (temp file, fsync, rename) in its final area before any network is touched. Then one
 opportunistic flush, only if no other process holds the flush lock; it runs in a worker thread that submit waits for
 at most `[spool] hook_budget` seconds, so the hook returns well inside the caller's timeout (Nagios 30 s, Zabbix 40 s,
 Icinga 2 60 s) even when the server hangs. Whatever is left is delivered by the lock holder's next round or by the
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from tkalert.sender.message import SealedMessage
+from tkalert.sender.spool.digest import MakeDigest
 from tkalert.sender.spool.entry import new_entry
 from tkalert.sender.spool.site import Site, open_site
 from tkalert.sender.spool.storm import StormControl, Verdict
@@ -38,7 +39,7 @@ class SubmitResult:
 
 
 def submit(message: SealedMessage, settings, *, clock: Callable[[], float] = time.time,
-           make_digest=None, override_to: str | None = None) -> SubmitResult:
+           make_digest: MakeDigest | None, override_to: str | None = None) -> SubmitResult:
     site = open_site(settings)
     if not site.policy.categories.allows(message.kind):
         category = CATEGORY_OF.get(message.kind, message.kind)
@@ -85,16 +86,15 @@ def flush_once(site: Site, settings, message_id: str, verdict: Verdict, clock, m
 
 
 def _flush_holding(lock, site: Site, settings, clock, make_digest, outcome: dict) -> None:
-    from tkalert.sender.spool.digest import default_digest_maker
     from tkalert.sender.spool.flusher import Flusher
 
     try:
-        maker = make_digest if make_digest is not None else default_digest_maker(settings)
         # The flusher stops between two messages at its deadline; the margin lets the message on the wire finish
         # before submit stops waiting, so a hook rarely exits in the middle of a send (which resends it later).
         budget = site.policy.spool.hook_budget
         deadline = time.monotonic() + max(budget - STOP_MARGIN, budget / 2)
-        outcome["report"] = Flusher(settings, site.policy, site.outbox, site.archive, clock, maker, deadline).run()
+        outcome["report"] = Flusher(settings, site.policy, site.outbox, site.archive, clock, make_digest,
+                                    deadline).run()
     except BaseException as exc:  # handed to the calling thread, which raises it
         outcome["error"] = exc
     finally:

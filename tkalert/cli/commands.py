@@ -1,0 +1,14 @@
+"""The admin commands: name -> "module:attribute" of its click command, imported only when that command runs.
+
+Read by `tkalert.cli.main` (is the first word a command?) and by the admin group (tkalert.cli.admin).
+"""
+
+COMMANDS = {
+    "keygen": "tkalert.cli.keys:keygen",
+    "demo": "tkalert.cli.demo:demo",
+    "test": "tkalert.cli.setup_check:test_setup",
+    "flush": "tkalert.cli.spoolcmds:flush",
+    "log": "tkalert.cli.spoolcmds:log",
+    "show": "tkalert.cli.spoolcmds:show",
+    "zabbix": "tkalert.cli.zabbix:zabbix",
+}
