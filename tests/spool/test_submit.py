@@ -57,14 +57,3 @@ def test_the_import_path_of_submit_is_lean():
             "print(sorted(heavy))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert done.stdout.strip() == "[]"
-
-
-def test_a_crashed_submit_leaves_an_entry_the_flusher_adopts(settings, mailbox, clock):
-    from tkalert.sender.spool.entry import new_entry
-
-    site = open_site(settings)
-    message = sealed()
-    site.outbox.add(new_entry(message, clock(), "incoming"))  # written, then the hook died before storm control
-    assert flush(settings, clock=clock, make_digest=None).sent == []
-    clock.advance(61)
-    assert flush(settings, clock=clock, make_digest=None).sent == [message.message_id]

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 
 import click
 
-STATES = ("incoming", "queued", "folded", "sent", "failed", "expired")
+STATES = ("queued", "folded", "sent", "failed", "expired")
 COLUMNS = ("TIME", "TYPE", "HOST/SERVICE", "STATE", "DESTINATION", "MESSAGE-ID", "LAST ERROR")
 
 config_option = click.option("--config", envvar="TKALERT_CONFIG", metavar="FILE", default=None,

@@ -1,6 +1,6 @@
 """Census: the spool's health in four numbers, for the check_tkalert_spool plugin.
 
-Queue depth (everything not yet delivered: incoming, queued, folded), age of the oldest undelivered entry, and the
+Queue depth (everything not yet delivered: queued, folded), age of the oldest undelivered entry, and the
 number of entries in failed/ (refused permanently, or expired after `[spool] max_age`). Read-only.
 """
 
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from tkalert.sender.spool.site import Site
 
-WAITING = ("incoming", "outbox", "folded")
+WAITING = ("outbox", "folded")
 
 
 @dataclass(frozen=True)

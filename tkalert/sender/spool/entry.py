@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field, replace
 from tkalert.sender.message import SealedMessage
 
 FORMAT = 1
-STATUSES = ("incoming", "queued", "folded", "sent", "failed", "expired")
+STATUSES = ("queued", "folded", "sent", "failed", "expired")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
@@ -43,7 +43,7 @@ class Entry:
         return replace(self, status=status, **changes)
 
 
-def new_entry(message: SealedMessage, now: float, status: str = "incoming", **extra) -> Entry:
+def new_entry(message: SealedMessage, now: float, status: str = "queued", **extra) -> Entry:
     check_message_id(message.message_id)
     return Entry(message=message, status=status, queued_at=now, next_try=now, **extra)
 

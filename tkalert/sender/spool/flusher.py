@@ -27,7 +27,6 @@ from tkalert.sender.spool.outbox import Outbox
 from tkalert.sender.spool.policy import Policy, describe
 from tkalert.sender.spool.storm import StormControl
 
-INCOMING_GRACE = 60.0  # an entry still in incoming/ after this long belongs to a submit that died
 
 
 class BudgetSpent(Exception):
@@ -70,7 +69,6 @@ class Flusher:
 
     def run(self) -> FlushReport:
         self.outbox.sweep_tmp()
-        self.adopt_orphans(self.clock())
         self.expire_old(self.clock())
         attempted: set[str] = set()
         while True:
@@ -88,11 +86,6 @@ class Flusher:
         self.archive.prune(self.clock())
         StormControl(self.outbox.root, self.policy.storm).sweep(self.clock())
         return self.report
-
-    def adopt_orphans(self, now: float) -> None:
-        for entry in self.outbox.entries("incoming"):
-            if now - entry.queued_at > INCOMING_GRACE:
-                self.outbox.move(entry.message_id, "incoming", "outbox")
 
     def expire_old(self, now: float) -> None:
         max_age = self.policy.spool.max_age

@@ -1,7 +1,7 @@
 """Ledger: every message this machine spooled, read back for `tkalert log` and `tkalert show`.
 
 KBR's promise, "the communication can be inspected at any time": one row per message from the outbox areas
-(incoming, queued, folded), failed/ (failed, expired) and the archive (sent, folded into a digest). Reading only;
+(queued, folded), failed/ (failed, expired) and the archive (sent, folded into a digest). Reading only;
 nothing here changes the spool, so it needs no lock and is safe while a flush runs.
 """
 
@@ -25,7 +25,7 @@ class LogRecord:
     alert_state: str | None  # the monitored state (CRITICAL, ...), not the delivery state
     destination: str | None  # the destination of the last attempt
     message_id: str
-    state: str  # incoming | queued | folded | sent | failed | expired
+    state: str  # queued | folded | sent | failed | expired
     attempts: int
     next_try: float | None  # queued only
     last_error: str | None
@@ -59,7 +59,7 @@ def find_entry(site: Site, id_prefix: str) -> Entry:
 
 
 def _all_entries(site: Site):
-    for area in ("incoming", "outbox", "folded", "failed"):
+    for area in ("outbox", "folded", "failed"):
         yield from site.outbox.entries(area)
     yield from site.archive.entries()
 

@@ -1,7 +1,6 @@
 """Outbox: the spool directory (default /var/spool/tkalert) and where each entry lies in it.
 
     tmp/        half-written files; a crash leaves only these behind, and they are garbage
-    incoming/   entries a submit wrote before storm control judged them (tkalert 0.1); the flusher adopts them
     outbox/     queued: due for delivery at the entry's next try
     folded/     held by storm control for the digest of their interval
     failed/     permanently refused or expired; kept until an admin retries or removes them
@@ -20,9 +19,9 @@ from typing import Iterator
 from tkalert.sender.spool import disk
 from tkalert.sender.spool.entry import Entry, check_message_id, dumps, loads
 
-AREAS = ("incoming", "outbox", "folded", "failed")
-STATUS_AREA = {"incoming": "incoming", "queued": "outbox", "folded": "folded", "failed": "failed", "expired": "failed"}
-AREA_STATUS = {"incoming": "incoming", "outbox": "queued", "folded": "folded"}
+AREAS = ("outbox", "folded", "failed")
+STATUS_AREA = {"queued": "outbox", "folded": "folded", "failed": "failed", "expired": "failed"}
+AREA_STATUS = {"outbox": "queued", "folded": "folded"}
 STALE_TMP = 3600.0  # a temp file this old belongs to a process that died
 
 
