@@ -9,7 +9,7 @@ import pytest
 from .spoolkit import ROOT, sealed
 
 from tkalert.errors import ConfigError
-from tkalert.sender.spool import flush, open_site, read_log, submit
+from tkalert.sender.spool import open_site, read_log, submit
 
 
 def test_a_switched_off_category_is_skipped_and_not_spooled(site_config, mailbox, clock):
