@@ -18,8 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from tkalert.demo import Inbox, free_port
-from tkalert.cli.keys import export_public, generate_system_key
+from tkalert.inbox import Inbox
+from tkalert.openpgp.keys import add_encryption_subkey, export_public, generate_system_key, import_keys, kill_agent
 
 ALERT = ["--type=service", "--host=web01", "--host-status=UP", "--service=IPMI Sensors",
          "--service-status=CRITICAL", "--output=Critical [PS 1 Status = 'Power Supply Failure detected']",
@@ -43,11 +43,9 @@ def timed(args: list[str], **kwargs) -> float:
 def setup(base: Path, port: int, storm: str = "enabled = off") -> tuple[Path, str, str]:
     vendor_home, home = base / "vendor", base / "system"
     vendor = generate_system_key(vendor_home, "vendor.example")
-    subprocess.run(["gpg", "--homedir", str(vendor_home), "--batch", "--passphrase", "", "--pinentry-mode",
-                    "loopback", "--quick-add-key", vendor, "cv25519", "encr", "0"], check=True, capture_output=True)
+    add_encryption_subkey(vendor_home, vendor)
     system = generate_system_key(home, "bench.example")
-    subprocess.run(["gpg", "--homedir", str(home), "--batch", "--import"], input=export_public(vendor_home, vendor),
-                   check=True, capture_output=True)
+    import_keys(home, export_public(vendor_home, vendor))
     config = base / "tkalert.conf"
     config.write_text(
         f"[tkalert]\nauth_key = 0123456789a\nstate_dir = {base / 'state'}\nspool_dir = {base / 'spool'}\n"
@@ -63,17 +61,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=30)
     runs = parser.parse_args().runs
-    from aiosmtpd.controller import Controller
-
     tkalert = installed_command()
     with tempfile.TemporaryDirectory(prefix="tkalert-bench-") as tmp:
-        base, inbox, port = Path(tmp), Inbox(), free_port()
-        config, vendor, system = setup(base, port)
+        base, inbox = Path(tmp), Inbox().start()
+        config, vendor, system = setup(base, inbox.port)
         home = str(base / "system")
         document = subprocess.run([tkalert, "--config", str(config), *ALERT, "--dump-xml=-"], check=True,
                                   capture_output=True).stdout
-        controller = Controller(inbox, hostname="127.0.0.1", port=port)
-        controller.start()
         hook, floor = [], []
         gpg = ["gpg", "--homedir", home, "--batch", "--trust-model", "always", "--armor", "--local-user",
                f"{system}!", "--sign", "--encrypt", "--recipient", vendor]
@@ -83,9 +77,9 @@ def main() -> int:
                 floor.append(timed([sys.executable, "-c", "pass"]) + timed(gpg, input=document))
                 hook.append(timed([tkalert, "--config", str(config), *ALERT, f"--component-name=run {len(hook)}"]))
         finally:
-            controller.stop()
-            subprocess.run(["gpgconf", "--homedir", home, "--kill", "all"], check=False)
-            subprocess.run(["gpgconf", "--homedir", str(base / "vendor"), "--kill", "all"], check=False)
+            inbox.stop()
+            kill_agent(Path(home))
+            kill_agent(base / "vendor")
     if len(inbox.mails) != runs:
         print(f"only {len(inbox.mails)} of {runs} messages arrived", file=sys.stderr)
         return 1

@@ -22,7 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from hook import installed_command, setup  # noqa: E402  (same keys and config as the hook benchmark)
 
-from tkalert.demo import Inbox, free_port  # noqa: E402
+from tkalert.inbox import Inbox  # noqa: E402
+from tkalert.openpgp.keys import kill_agent  # noqa: E402
+from tkalert.openpgp.unseal import unseal  # noqa: E402
 
 
 def children_cpu() -> float:
@@ -54,16 +56,13 @@ def drain(tkalert: str, config: Path, spool: Path, limit: float = 120.0) -> None
 
 def count_events(inbox: Inbox, vendor_home: Path) -> tuple[int, int, list[str]]:
     """Decrypt every mail as the vendor: (plain alerts, digests, every event's output)."""
-    from email import message_from_bytes, policy
-
-    import gnupg
     from lxml import etree
 
     from tkalert.sender.deliver.mail import payload_of
 
-    gpg, alerts, digests, outputs = gnupg.GPG(gnupghome=str(vendor_home)), 0, 0, []
-    for raw in inbox.mails:
-        root = etree.fromstring(bytes(gpg.decrypt(payload_of(message_from_bytes(raw, policy=policy.default))).data))
+    alerts, digests, outputs = 0, 0, []
+    for mail in inbox.emails():
+        root = etree.fromstring(unseal(payload_of(mail), vendor_home).plaintext)
         if root.tag == "digest":
             digests += 1
             outputs += [a.findtext("service/plugin-output") for a in root.find("events")]
@@ -77,14 +76,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1000)
     events = parser.parse_args().events
-    from aiosmtpd.controller import Controller
-
     tkalert = installed_command()
     with tempfile.TemporaryDirectory(prefix="tkalert-storm-") as tmp:
-        base, inbox, port = Path(tmp), Inbox(), free_port()
-        config, _, _ = setup(base, port, storm="interval = 10s")
-        controller = Controller(inbox, hostname="127.0.0.1", port=port)
-        controller.start()
+        base, inbox = Path(tmp), Inbox().start()
+        config, _, _ = setup(base, inbox.port, storm="interval = 10s")
         try:
             cpu, start = children_cpu(), time.perf_counter()
             fire(tkalert, config, events)
@@ -93,9 +88,9 @@ def main() -> int:
             wall, cpu = time.perf_counter() - start, children_cpu() - cpu
             alerts, digests, outputs = count_events(inbox, base / "vendor")
         finally:
-            controller.stop()
+            inbox.stop()
             for home in ("system", "vendor"):
-                subprocess.run(["gpgconf", "--homedir", str(base / home), "--kill", "all"], check=False)
+                kill_agent(base / home)
     expected = {f"event {i}" for i in range(events)}
     lost, duplicates = expected - set(outputs), len(outputs) - len(set(outputs))
     print(f"events: {events}; all hooks returned after {hooks_done:.1f} s")

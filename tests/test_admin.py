@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from conftest import gpg, kill_agent, run_tkalert
+from cast.plugins import run_tkalert
+from tkalert.openpgp.keys import export_public, import_keys, kill_agent
 from tkalert.openpgp.seal import seal_document
 
 
@@ -19,9 +20,9 @@ def test_keygen_creates_a_key_that_signs(tmp_path, keys, monkeypatch):
         assert f"system_key = {fingerprint}" in done.stdout.decode()
         assert (home / "system-key.asc").read_bytes().startswith(b"-----BEGIN PGP PUBLIC KEY BLOCK-----")
         assert oct(home.stat().st_mode & 0o777) == "0o700"
-        gpg(home, "--import", input=gpg(keys.vendor_home, "--armor", "--export", keys.vendor).stdout)
+        import_keys(home, export_public(keys.vendor_home, keys.vendor))
         payload = seal_document(b"<test/>", home, (keys.vendor,), fingerprint)
-        gpg(keys.vendor_home, "--import", input=(home / "system-key.asc").read_bytes())
+        import_keys(keys.vendor_home, (home / "system-key.asc").read_bytes())
         assert keys.decrypt(payload) == (b"<test/>", fingerprint)
     finally:
         kill_agent(home)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from conftest import run_tkalert, write_config
-from servers import PASSWORD
+from cast.config import write_config
+from cast.plugins import run_tkalert
+from cast.smtp import PASSWORD
 
 
 def protocol(*args: str) -> tuple[int, list[str]]:
@@ -25,14 +26,14 @@ def test_good_setup_passes_every_step_and_sends_nothing(config, smtp_sink, keys)
                  f"system key {keys.system}", "seal round trip", "state directory", "vendor: connect"):
         assert step in names
     assert lines[-1].endswith(" passed, 0 failed")
-    assert smtp_sink.messages == []
+    assert smtp_sink.mails == []
 
 
 def test_send_delivers_a_real_test_message(config, smtp_sink, keys):
     code, lines = protocol("--send")
     assert code == 0, lines
     assert any(line.startswith("PASS  send test message") for line in lines)
-    assert len(smtp_sink.messages) == 1
+    assert len(smtp_sink.mails) == 1
 
 
 def test_missing_vendor_key(tmp_path, keys, smtp_sink, monkeypatch):
@@ -53,10 +54,8 @@ def test_unsafe_permissions(tmp_path, keys, smtp_sink):
     assert failed(lines) and "unsafe permissions" in failed(lines)[0] and f"chmod 700 {home}" in failed(lines)[0]
 
 
-def test_refused_connection(tmp_path, keys):
-    from conftest import free_port
-
-    cfg = write_config(tmp_path / "c.conf", keys, free_port(), tmp_path / "state")
+def test_refused_connection(tmp_path, keys, refused_port):
+    cfg = write_config(tmp_path / "c.conf", keys, refused_port, tmp_path / "state")
     code, lines = protocol("--config", str(cfg))
     assert code == 1
     (line,) = failed(lines)

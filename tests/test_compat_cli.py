@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 
-from conftest import run_tkalert
+from cast.plugins import run_tkalert
 from tkalert.document.reader import parse_valid
 
 IPMI_PERF = (
@@ -111,7 +111,7 @@ def test_icinga1_heartbeat_check_line(config, smtp_sink):
     assert done.returncode == 0, done.stderr
     line = done.stdout.decode()
     assert line.startswith("tkalert/") and " sent heartbeat - OK|runtime=" in line and line.endswith("s\n")
-    assert len(smtp_sink.messages) == 1
+    assert len(smtp_sink.mails) == 1
 
 
 def test_invalid_utf8_bytes_in_real_argv(config):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import write_config
+from cast.config import write_config
 from tkalert.document.event import Event
 from tkalert.document.reader import parse_valid
 from tkalert.config.settings import load_settings

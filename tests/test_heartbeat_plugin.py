@@ -3,24 +3,14 @@ says what became of it - OK sent, WARNING queued or sent with a warning, CRITICA
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-from conftest import free_port, write_config
+from cast.config import write_config
+from cast.plugins import run_plugin
 from tkalert.document.reader import parse_valid
 from tkalert.sender.deliver.mail import payload_of
 
-ROOT = Path(__file__).resolve().parent.parent
-PLUGIN = ROOT / "plugins" / "check_tkalert_heartbeat"
-
 
 def check(config, *args):
-    env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT)}  # a daemon's bare environment: no HOME
-    done = subprocess.run([sys.executable, str(PLUGIN), "--config", str(config), *args], capture_output=True,
-                          text=True, env=env, timeout=60, check=False)
-    return done.returncode, done.stdout.strip()
+    return run_plugin("check_tkalert_heartbeat", config, *args)  # a daemon's bare environment: no HOME
 
 
 def test_sent_heartbeat_is_ok_with_perfdata_and_opens_at_the_vendor(tmp_path, keys, smtp_sink):
@@ -29,15 +19,15 @@ def test_sent_heartbeat_is_ok_with_perfdata_and_opens_at_the_vendor(tmp_path, ke
     assert code == 0, output
     assert output.startswith("TKALERT HEARTBEAT OK - sent heartbeat ")
     assert "runtime=" in output and "queued=0;;;0" in output and "failed=0;;;0" in output
-    [mail] = smtp_sink.mails()
+    [mail] = smtp_sink.emails()
     plaintext, signer = keys.decrypt(payload_of(mail))
     assert signer == keys.system
     root = parse_valid(plaintext)
     assert root.tag == "heartbeat" and root.findtext("message-id") in output
 
 
-def test_server_down_is_warning_queued_and_the_heartbeat_waits_in_the_spool(tmp_path, keys):
-    config = write_config(tmp_path / "c.conf", keys, free_port(), tmp_path / "state")
+def test_server_down_is_warning_queued_and_the_heartbeat_waits_in_the_spool(tmp_path, keys, refused_port):
+    config = write_config(tmp_path / "c.conf", keys, refused_port, tmp_path / "state")
     code, output = check(config)
     assert code == 1, output
     assert output.startswith("TKALERT HEARTBEAT WARNING - queued for retry heartbeat")
@@ -49,7 +39,7 @@ def test_placeholder_contact_is_sent_but_warning(tmp_path, keys, smtp_sink):
     config.write_text(config.read_text().replace("admin@acme-gmbh.de", "root@example.com"))
     code, output = check(config)
     assert code == 1 and "placeholder address" in output, output
-    assert len(smtp_sink.messages) == 1
+    assert len(smtp_sink.mails) == 1
 
 
 def test_sealing_failure_is_critical_with_the_reason(tmp_path, keys, smtp_sink):
@@ -58,7 +48,7 @@ def test_sealing_failure_is_critical_with_the_reason(tmp_path, keys, smtp_sink):
     code, output = check(config)
     assert code == 2, output
     assert output.startswith("TKALERT HEARTBEAT CRITICAL - could not send heartbeat: ") and "A" * 40 in output
-    assert smtp_sink.messages == []
+    assert smtp_sink.mails == []
 
 
 def test_broken_config_is_unknown_in_one_line(tmp_path):

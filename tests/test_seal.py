@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import gpg, run_tkalert, write_config
+from cast.config import write_config
+from cast.keys import gpg
+from cast.plugins import run_tkalert
 from tkalert.errors import SealError
 from tkalert.openpgp.seal import seal_document
 
@@ -74,7 +76,7 @@ def test_cli_reports_seal_failure_in_one_line(keys, tmp_path, smtp_sink, monkeyp
     done = run_tkalert("--type=heartbeat")
     assert done.returncode == 1
     assert done.stderr.decode().count("\n") == 1 and "unsafe permissions" in done.stderr.decode()
-    assert smtp_sink.messages == []
+    assert smtp_sink.mails == []
     check = run_tkalert("--type=heartbeat", "--check")
     assert check.returncode == 2
     assert check.stdout.decode().startswith("tkalert/") and "- CRITICAL|runtime=" in check.stdout.decode()

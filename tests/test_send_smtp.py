@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from conftest import SmtpSink, free_port, run_tkalert, write_config
+from cast.config import write_config
+from cast.plugins import run_tkalert
+from cast.ports import refused_port
+from cast.smtp import smtp_server
 from tkalert.document.reader import parse_valid
 from tkalert.sender.deliver.mail import payload_of
 
@@ -19,8 +22,8 @@ def vendor_reads(keys, mail) -> tuple:
 def test_alert_arrives_once_and_decrypts_to_the_document(config, keys, smtp_sink):
     done = run_tkalert(*ALERT)
     assert done.returncode == 0, done.stderr
-    assert len(smtp_sink.messages) == 1
-    (mail,) = smtp_sink.mails()
+    assert len(smtp_sink.mails) == 1
+    (mail,) = smtp_sink.emails()
     root, signer = vendor_reads(keys, mail)
     assert signer == keys.system
     assert root.tag == "alert"
@@ -28,12 +31,12 @@ def test_alert_arrives_once_and_decrypts_to_the_document(config, keys, smtp_sink
     assert root.findtext("service/status") == "CRITICAL"
     assert root.findtext("host/server-serial") == "S-42"
     assert mail["X-Tkalert-Message-Id"] == root.findtext("message-id")
-    assert smtp_sink.messages[0]["to"] == ["callhome@vendor.test"]
+    assert smtp_sink.mails[0].rcpt_tos == ["callhome@vendor.test"]
 
 
 def test_no_personal_data_in_plaintext_headers(config, keys, smtp_sink):
     assert run_tkalert(*ALERT).returncode == 0
-    raw = smtp_sink.messages[0]["data"]
+    raw = smtp_sink.mails[0].content
     for secret in (b"Testperson", b"web01", b"HTTP", b"0123456789a", b"acme-gmbh"):
         assert secret not in raw
 
@@ -41,36 +44,31 @@ def test_no_personal_data_in_plaintext_headers(config, keys, smtp_sink):
 def test_sequence_numbers_increase(config, keys, smtp_sink):
     for _ in range(3):
         assert run_tkalert("--type=heartbeat").returncode == 0
-    sequences = [int(vendor_reads(keys, m)[0].findtext("sequence")) for m in smtp_sink.mails()]
+    sequences = [int(vendor_reads(keys, m)[0].findtext("sequence")) for m in smtp_sink.emails()]
     assert sequences == sorted(sequences) and len(set(sequences)) == 3
 
 
 def test_override_target_mail(config, smtp_sink):
     assert run_tkalert("--type=test", "--override-target-mail=other@vendor.test").returncode == 0
-    assert smtp_sink.messages[0]["to"] == ["other@vendor.test"]
+    assert smtp_sink.mails[0].rcpt_tos == ["other@vendor.test"]
 
 
 def test_refused_server_queues_and_flush_delivers_later(tmp_path, keys, monkeypatch):
-    port = free_port()
-    cfg = write_config(tmp_path / "c.conf", keys, port, tmp_path / "state")
-    monkeypatch.setenv("TKALERT_CONFIG", str(cfg))
-    done = run_tkalert(*ALERT)
-    assert done.returncode == 0, done.stderr
-    assert "queued" in done.stderr.decode() and "refused" in done.stderr.decode()
-    check = run_tkalert(*ALERT[:3], "--service-status=WARNING", "--check")
-    assert check.returncode == 1
-    assert "queued alert for retry" in check.stdout.decode() and "- WARNING|runtime=" in check.stdout.decode()
-    sink = SmtpSink()
-    sink.port = port
-    from aiosmtpd.controller import Controller
-
-    sink.controller = Controller(sink, hostname="127.0.0.1", port=port)
-    sink.start()
+    with refused_port() as port:
+        cfg = write_config(tmp_path / "c.conf", keys, port, tmp_path / "state")
+        monkeypatch.setenv("TKALERT_CONFIG", str(cfg))
+        done = run_tkalert(*ALERT)
+        assert done.returncode == 0, done.stderr
+        assert "queued" in done.stderr.decode() and "refused" in done.stderr.decode()
+        check = run_tkalert(*ALERT[:3], "--service-status=WARNING", "--check")
+        assert check.returncode == 1
+        assert "queued alert for retry" in check.stdout.decode() and "- WARNING|runtime=" in check.stdout.decode()
+    sink = smtp_server(port=port)  # the server comes back on the port the config names
     try:
         flushed = run_tkalert("flush", "--now")
         assert flushed.returncode == 0, flushed.stderr
-        assert len(sink.messages) == 2
-        states = {vendor_reads(keys, m)[0].findtext("service/status") for m in sink.mails()}
+        assert len(sink.mails) == 2
+        states = {vendor_reads(keys, m)[0].findtext("service/status") for m in sink.emails()}
         assert states == {"CRITICAL", "WARNING"}
         assert b"sent" in run_tkalert("log").stdout
     finally:
@@ -82,14 +80,14 @@ def test_placeholder_contact_is_sent_but_check_warns(config, keys, smtp_sink):
     assert done.returncode == 1
     assert "sent heartbeat: contact mail test@example.com is a placeholder" in done.stdout.decode()
     assert "- WARNING|runtime=" in done.stdout.decode()
-    assert len(smtp_sink.messages) == 1
+    assert len(smtp_sink.mails) == 1
 
 
 def test_disable_gpg_encryption_sends_plain_document_with_warning(config, smtp_sink):
     done = run_tkalert("--type=heartbeat", "--disable-gpg-encryption")
     assert done.returncode == 0
     assert "unencrypted" in done.stderr.decode()
-    parse_valid(payload_of(smtp_sink.mails()[0]))
+    parse_valid(payload_of(smtp_sink.emails()[0]))
 
 
 def test_notification_types(config, keys, smtp_sink):
@@ -99,7 +97,7 @@ def test_notification_types(config, keys, smtp_sink):
     for kind in ("FLAPPINGSTART", "DowntimeStart", "DOWNTIMEEND"):
         done = run_tkalert(*ALERT, f"--notification-type={kind}")
         assert done.returncode == 0 and b"not sent" in done.stderr
-    types = [vendor_reads(keys, m)[0].findtext("notification-type") for m in smtp_sink.mails()]
+    types = [vendor_reads(keys, m)[0].findtext("notification-type") for m in smtp_sink.emails()]
     assert types == ["PROBLEM", "RECOVERY", "ACKNOWLEDGEMENT", "CUSTOM"]
 
 
@@ -111,7 +109,7 @@ def test_auth_key_from_file_and_environment_never_argv(tmp_path, keys, smtp_sink
     assert run_tkalert("--type=heartbeat").returncode == 0
     monkeypatch.setenv("TKALERT_AUTH_KEY", "KEY-FROM-ENV")
     assert run_tkalert("--type=heartbeat").returncode == 0
-    keys_seen = [vendor_reads(keys, m)[0].findtext("authkey") for m in smtp_sink.mails()]
+    keys_seen = [vendor_reads(keys, m)[0].findtext("authkey") for m in smtp_sink.emails()]
     assert keys_seen == ["KEY-FROM-FILE", "KEY-FROM-ENV"]
 
 
@@ -122,4 +120,4 @@ def test_gnupg_config_names_the_home_as_in_15(tmp_path, keys, smtp_sink, monkeyp
     done = run_tkalert("--type=heartbeat", f"--gnupg-config={keys.sender_home / 'gnupg.conf'}", "--verbose")
     assert done.returncode == 0, done.stderr
     assert f"setting --gnupg-config={keys.sender_home / 'gnupg.conf'}" in done.stderr.decode()
-    assert keys.decrypt(payload_of(smtp_sink.mails()[0]))[1] == keys.system
+    assert keys.decrypt(payload_of(smtp_sink.emails()[0]))[1] == keys.system

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 
-from conftest import write_config
+from cast.config import write_config
 from tkalert.document.reader import parse_valid
 from tkalert.sender.deliver.mail import payload_of
 
@@ -36,7 +36,7 @@ def test_500_tkalert_processes_lose_nothing(tmp_path, keys, smtp_sink):
     assert not _left_in_spool(tmp_path / "state" / "spool")
 
     outputs, digests = [], 0
-    for mail in smtp_sink.mails():
+    for mail in smtp_sink.emails():
         root = parse_valid(payload_of(mail))
         if root.tag == "digest":
             digests += 1
@@ -45,7 +45,7 @@ def test_500_tkalert_processes_lose_nothing(tmp_path, keys, smtp_sink):
             outputs.append(root.findtext("service/plugin-output"))
     assert sorted(outputs) == sorted(f"event {i}" for i in range(EVENTS))  # all of them, none twice
     assert digests >= 1  # 500 at once is a storm: most travel folded
-    print(f"\n{EVENTS} tkalert processes: {len(smtp_sink.messages)} mails, {digests} digests")
+    print(f"\n{EVENTS} tkalert processes: {len(smtp_sink.mails)} mails, {digests} digests")
 
 
 def _left_in_spool(spool) -> list:

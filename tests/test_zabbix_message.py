@@ -17,7 +17,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from conftest import free_port, write_config
+from cast.config import write_config
+from cast.plugins import run_tkalert
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -216,7 +217,7 @@ def test_alert_script_sends_problem_and_recovery_with_an_empty_environment(tmp_p
     for mode in ("PROBLEM", "RECOVERY"):
         done = alert_script(str(config), f"{mode}: subject", expand(mode))
         assert done.returncode == 0, done.stderr.decode()
-    problem, recovery = (vendor_document(keys, mail) for mail in smtp_sink.mails())
+    problem, recovery = (vendor_document(keys, mail) for mail in smtp_sink.emails())
     assert problem.findtext("host/name") == recovery.findtext("host/name") == "hw-node-01"
     assert problem.findtext("service/name") == recovery.findtext("service/name") == MACROS["{EVENT.NAME}"]
     assert (problem.findtext("service/status"), problem.findtext("notification-type")) == ("CRITICAL", "PROBLEM")
@@ -239,7 +240,7 @@ def test_alert_script_exit_codes(tmp_path, keys, smtp_sink):
     disabled = tmp_path / "disabled.conf"
     disabled.write_text(config.read_text().replace("[tkalert]\n", "[tkalert]\nenabled = 0\n"))
     assert alert_script(str(disabled), "s", expand("PROBLEM")).returncode == 0
-    assert smtp_sink.messages == []
+    assert smtp_sink.mails == []
     assert b"Traceback" not in usage.stderr + foreign.stderr + missing.stderr
 
 
@@ -249,11 +250,11 @@ def test_spool_not_writable_is_75_so_zabbix_retries(tmp_path, keys, smtp_sink):
     config = write_config(tmp_path / "tkalert.conf", keys, smtp_sink.port, tmp_path / "state")
     done = alert_script(str(config), "s", expand("PROBLEM"))
     assert done.returncode == 75, done.stderr.decode()
-    assert smtp_sink.messages == []
+    assert smtp_sink.mails == []
 
 
-def test_server_down_is_queued_exit_0_so_zabbix_does_not_duplicate(tmp_path, keys):
-    config = write_config(tmp_path / "tkalert.conf", keys, free_port(), tmp_path / "state")
+def test_server_down_is_queued_exit_0_so_zabbix_does_not_duplicate(tmp_path, keys, refused_port):
+    config = write_config(tmp_path / "tkalert.conf", keys, refused_port, tmp_path / "state")
     done = alert_script(str(config), "s", expand("PROBLEM"))
     assert done.returncode == 0, done.stderr.decode()
     assert b"queued" in done.stderr
@@ -282,7 +283,7 @@ def test_hanging_zabbix_api_costs_at_most_the_timeout_and_the_alert_still_goes_o
     assert done.returncode == 0, done.stderr.decode()
     assert b"warning: no inventory lookup" in done.stderr and b"within 2s" in done.stderr
     assert elapsed < 15
-    (mail,) = smtp_sink.mails()
+    (mail,) = smtp_sink.emails()
     assert vendor_document(keys, mail).find("host/server-serial") is None
 
 
@@ -304,10 +305,8 @@ def test_zabbix_section_is_checked_strictly(tmp_path):
 
 # --- tkalert zabbix setup, where no Zabbix is needed -------------------------------------------------------------
 
-def test_setup_says_what_is_missing_in_one_line(tmp_path, keys):
-    from conftest import run_tkalert
-
-    config = write_config(tmp_path / "tkalert.conf", keys, free_port(), tmp_path / "state")
+def test_setup_says_what_is_missing_in_one_line(tmp_path, keys, refused_port):
+    config = write_config(tmp_path / "tkalert.conf", keys, refused_port, tmp_path / "state")
     password = tmp_path / "pw"
     password.write_text("zabbix\n")
     env = {"PATH": "/usr/bin:/bin"}
@@ -316,7 +315,7 @@ def test_setup_says_what_is_missing_in_one_line(tmp_path, keys):
     no_user = run_tkalert("zabbix", "setup", "--url=http://127.0.0.1:1", "--action=x", f"--config={config}",
                           "--user=Admin", f"--password-file={password}", env=env)
     assert no_user.returncode == 2 and b"--action needs --user-media" in no_user.stderr
-    down = run_tkalert("zabbix", "setup", f"--url=http://127.0.0.1:{free_port()}", "--user=Admin",
+    down = run_tkalert("zabbix", "setup", f"--url=http://127.0.0.1:{refused_port}", "--user=Admin",
                        f"--password-file={password}", f"--config={config}", env=env)
     assert down.returncode == 1 and b"cannot reach the Zabbix API at http://127.0.0.1:" in down.stderr
     for done in (no_api, no_user, down):

@@ -1,12 +1,11 @@
 """Real servers for the delivery tests, all on 127.0.0.1 and ports the kernel picks.
 
-- `smtp_server(...)`: an aiosmtpd server (plain, STARTTLS or SMTPS; AUTH PLAIN/LOGIN against a password, XOAUTH2
-  against a token; a reply code to force) that keeps every mail it accepted;
+The SMTP server (`smtp_server(...)`), the certificates from two trustme CAs and `refused_port` are the cast's
+(tests/cast, fixtures in tests/conftest.py). Here:
 - `https_receiver(...)`: a TLS HTTP server that keeps every POST and answers with a chosen status;
 - `token_endpoint`: a fake Microsoft identity platform (OpenID discovery + client-credentials token) over HTTPS,
   because msal only talks to https authorities;
-- `refused_port` (bound, not listening) and `silent_port` (listening, never answers);
-- certificates from two trustme CAs, so a test can show a certificate that does not match a pin.
+- `silent_port` (listening, never answers) and `hangup_port` (closes every connection at once).
 """
 
 from __future__ import annotations
@@ -21,22 +20,15 @@ from pathlib import Path
 from types import MappingProxyType
 
 import pytest
+from cast.smtp import PASSWORD, TOKEN, Certificate
 
 from tkalert.config.settings import Destination, Settings
 from tkalert.sender.message import SealedMessage
 
-from servers import PASSWORD, TOKEN, USER, Certificate, SmtpServer  # noqa: F401  (fixtures: tests/conftest.py)
 ARMOR = b"-----BEGIN PGP MESSAGE-----\n\nhQEMA1234567890\n=abcd\n-----END PGP MESSAGE-----\n"
 
 
 # ---- plain sockets ------------------------------------------------------------------------------------------
-
-@pytest.fixture
-def refused_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))  # bound but not listening: the kernel answers with RST
-        yield sock.getsockname()[1]
-
 
 @pytest.fixture
 def silent_port():

@@ -4,7 +4,7 @@ The real Icinga 2, Nagios 4 and Zabbix 6 daemons run tkalert as their own users 
 the suite installs the current tree into a virtualenv of Debian's own python3 in a world-readable place (the
 interpreter that runs pytest may live where those users cannot reach), and gives each user a *site*: a tkalert
 config, a GnuPG home holding the system key and the vendor's public key, and spool and state directories, all owned
-by that user, sending to a real SMTP server on a free localhost port. What arrives there is opened as the vendor
+by that user, sending to a real SMTP server (cast.smtp) on a localhost port. What arrives there is opened as the vendor
 would: decrypted with the vendor key, the signature checked against the system key, the document validated
 against the XSD.
 """
@@ -21,11 +21,12 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import SmtpSink, free_port, write_config  # noqa: F401  (free_port is re-exported for the suites)
+from cast.config import write_config
+from cast.plugins import ROOT
+from cast.smtp import SmtpServer, smtp_server
 from tkalert.document.reader import parse_valid
 from tkalert.sender.deliver.mail import payload_of
 
-ROOT = Path(__file__).resolve().parents[2]
 SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's interpreter: readable by every user, unlike a per-user pyenv
 SCRATCH = "/var/tmp"  # pytest's tmp_path is private to root; the daemons' users must reach these files
 
@@ -92,7 +93,7 @@ def installed():
 class Site:
     """One daemon user's tkalert: config, GnuPG home, spool and state, and the SMTP server it sends to."""
 
-    def __init__(self, user: str, keys, sink: SmtpSink, extra: str = ""):
+    def __init__(self, user: str, keys, sink: SmtpServer, extra: str = ""):
         self.user, self.keys, self.sink = user, keys, sink
         account = pwd.getpwnam(user)
         self.uid, self.gid = account.pw_uid, account.pw_gid
@@ -113,7 +114,7 @@ class Site:
     def documents(self) -> list:
         """Every mail received so far, opened as the vendor would; a mail that does not open fails the test."""
         roots = []
-        for mail in self.sink.mails():
+        for mail in self.sink.emails():
             plaintext, signer = self.keys.decrypt(payload_of(mail))
             assert signer == self.keys.system, "the document is not signed by this system's key"
             roots.append(parse_valid(plaintext))
@@ -150,7 +151,7 @@ def site_for(keys):
 
     def make(user: str, extra: str = "") -> Site:
         grp.getgrgid(pwd.getpwnam(user).pw_gid)  # a missing user fails here, naming it
-        site = Site(user, keys, SmtpSink().start(), extra)
+        site = Site(user, keys, smtp_server(), extra)
         made.append(site)
         return site
 

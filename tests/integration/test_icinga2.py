@@ -30,7 +30,7 @@ CONTRIB_FILES = ("tkalert-commands.conf", "tkalert-notifications.conf")
 HOST = "srv1.example.com"
 SERIAL = "SN-90000123"
 OS_NAME = "Debian GNU/Linux 12"
-AUTH_KEY = "0123456789a"  # the key tests/conftest.py write_config puts in the site's config
+AUTH_KEY = "0123456789a"  # the key tests/cast/config.py write_config puts in the site's config
 OTHER_HOST = "lab.example.com"
 OTHER_KEY = "lab-contract-42"
 

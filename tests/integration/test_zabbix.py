@@ -22,7 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import free_port, run_as, scratch_dir, wait_until
+from cast.ports import free_port
+
+from .conftest import run_as, scratch_dir, wait_until
 
 pytestmark = pytest.mark.integration
 

@@ -1,18 +1,13 @@
-"""Fixtures for the spool tests: a real SMTP server on a free port, a hand-moved clock, real config files."""
+"""Fixtures for the spool tests: a hand-moved clock and configs sending to the cast's SMTP server (smtp_sink)."""
 
 from __future__ import annotations
 
 import pytest
-from .spoolkit import Clock, Mailbox, write_config
+from cast.config import write_config
 
 from tkalert.config.settings import load_settings
 
-
-@pytest.fixture
-def mailbox():
-    box = Mailbox().start()
-    yield box
-    box.stop()
+from .spoolkit import Clock
 
 
 @pytest.fixture
@@ -21,11 +16,13 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def site_config(tmp_path, mailbox):
-    """make(sections=None, timeout=5) -> (config path, Settings) for a machine sending to `mailbox`."""
+def site_config(tmp_path, smtp_sink):
+    """make(sections=None, timeout=5) -> (config path, Settings) for a machine sending to `smtp_sink` (set its mode or
+    delay to make the vendor's server refuse or dawdle)."""
 
     def make(sections=None, timeout: float = 5):
-        path = write_config(tmp_path, mailbox.port, sections, timeout)
+        path = write_config(tmp_path / "tkalert.conf", None, smtp_sink.port, tmp_path / "state", sections=sections,
+                            timeout=timeout, spool_dir=tmp_path / "spool")
         return path, load_settings(path)
 
     return make

@@ -14,7 +14,9 @@ import sys
 import time
 from pathlib import Path
 
-from .spoolkit import ROOT, plain_digest, sealed
+from cast.plugins import TESTS, daemon_env
+
+from .spoolkit import plain_digest, sealed
 
 from tkalert.sender.spool import flush, open_site, read_log, submit, take_census
 from tkalert.sender.spool.lock import FileLock
@@ -24,10 +26,10 @@ STORM_PROCESSES = 500
 
 
 def child_env() -> dict:
-    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(CHILD.parent), str(ROOT)])}
+    return daemon_env(CHILD.parent, TESTS)
 
 
-def test_500_hooks_at_once_lose_nothing(site_config, mailbox):
+def test_500_hooks_at_once_lose_nothing(site_config, smtp_sink):
     config, settings = site_config()
     ready_read, ready_write = os.pipe()
     gate_read, gate_write = os.pipe()
@@ -54,9 +56,9 @@ def test_500_hooks_at_once_lose_nothing(site_config, mailbox):
     assert hook_seconds < 20  # each hook returned well inside Nagios' 30 s
 
     report = flush(settings, clock=lambda: time.time() + 120, make_digest=plain_digest, wait=60)
-    delivered = mailbox.delivered() - set(report.digests) - _digest_ids(settings)
+    delivered = smtp_sink.delivered() - set(report.digests) - _digest_ids(settings)
     assert delivered == events  # every one of the 500 events, on its own or in a digest
-    assert len(mailbox.accepted) == len(set(mailbox.accepted))  # and none twice
+    assert len(smtp_sink.accepted) == len(set(smtp_sink.accepted))  # and none twice
     census = take_census(open_site(settings), time.time())
     assert (census.depth, census.failed) == (0, 0)
     states = {}
@@ -64,7 +66,7 @@ def test_500_hooks_at_once_lose_nothing(site_config, mailbox):
         states[state] = states.get(state, 0) + 1
     print(f"\n500 hooks: storm {storm_seconds:.1f}s, hook median {durations[250]:.2f}s, slowest {hook_seconds:.2f}s, "
           f"results {states}, "
-          f"{len(mailbox.accepted)} mails over {len(mailbox.connections)} connections")
+          f"{len(smtp_sink.accepted)} mails over {len(smtp_sink.connections)} connections")
 
 
 def _read_exactly(fd: int, count: int) -> None:
@@ -80,9 +82,9 @@ def _digest_ids(settings) -> set[str]:
     return {r.message_id for r in read_log(open_site(settings)) if r.digest_of}
 
 
-def test_kill_9_of_flushers_at_random_moments_loses_nothing(site_config, mailbox):
+def test_kill_9_of_flushers_at_random_moments_loses_nothing(site_config, smtp_sink):
     config, settings = site_config({"storm": {"enabled": "off"}, "spool": {"batch_size": "10"}})
-    mailbox.delay = 0.02  # a batch takes long enough to be killed in the middle of it
+    smtp_sink.delay = 0.04  # a batch takes long enough to be killed in the middle of it, and 10 kills happen
     ids = _queue(settings, 100)
     seed = random.randrange(1 << 30)
     rng = random.Random(seed)
@@ -98,8 +100,8 @@ def test_kill_9_of_flushers_at_random_moments_loses_nothing(site_config, mailbox
     flush(settings, make_digest=plain_digest, wait=60)
 
     assert kills >= 10, f"seed {seed}"
-    assert set(mailbox.accepted) == set(ids), f"seed {seed}"  # none lost, nothing foreign
-    duplicates = len(mailbox.accepted) - len(ids)
+    assert set(smtp_sink.accepted) == set(ids), f"seed {seed}"  # none lost, nothing foreign
+    duplicates = len(smtp_sink.accepted) - len(ids)
     log = {r.message_id: r.state for r in read_log(open_site(settings))}
     assert {log[i] for i in ids} == {"sent"}
     assert take_census(open_site(settings), time.time()).depth == 0

@@ -35,20 +35,20 @@ def states(settings) -> dict[str, str]:
     return {r.message_id: r.state for r in read_log(open_site(settings))}
 
 
-def test_a_queued_batch_goes_over_one_connection(site_config, mailbox, clock):
+def test_a_queued_batch_goes_over_one_connection(site_config, smtp_sink, clock):
     _, settings = site_config(STORM_OFF)
     ids = queue(settings, clock, 30)
     report = flush(settings, clock=clock, make_digest=plain_digest)
     assert sorted(report.sent) == sorted(ids)
-    assert sorted(mailbox.accepted) == sorted(ids)
-    assert len(mailbox.connections) == 1
+    assert sorted(smtp_sink.accepted) == sorted(ids)
+    assert len(smtp_sink.connections) == 1
     assert set(states(settings).values()) == {"sent"}
     assert take_census(open_site(settings), clock()).depth == 0
 
 
-def test_server_down_then_up_delivers_exactly_once_with_back_off(site_config, mailbox, clock):
+def test_server_down_then_up_delivers_exactly_once_with_back_off(site_config, smtp_sink, clock):
     _, settings = site_config(STORM_OFF)
-    mailbox.stop()
+    smtp_sink.stop()
     message = sealed()
     result = submit(message, settings, clock=clock, make_digest=None)
     assert result.state == "queued" and "cannot connect" in result.reason
@@ -62,18 +62,18 @@ def test_server_down_then_up_delivers_exactly_once_with_back_off(site_config, ma
     entry = open_site(settings).outbox.load("outbox", message.message_id)
     assert (entry.attempts, entry.next_try - clock()) == (2, 120)  # doubled
 
-    mailbox.start()
+    smtp_sink.start()
     clock.advance(120)
     assert flush(settings, clock=clock, make_digest=None).sent == [message.message_id]
     clock.advance(3600)
     assert flush(settings, clock=clock, make_digest=None).sent == []
-    assert mailbox.accepted == [message.message_id]
+    assert smtp_sink.accepted == [message.message_id]
     assert states(settings) == {message.message_id: "sent"}
 
 
-def test_back_off_is_capped(site_config, mailbox, clock):
+def test_back_off_is_capped(site_config, smtp_sink, clock):
     _, settings = site_config({**STORM_OFF, "spool": {"retry_base": "1m", "retry_cap": "10m"}})
-    mailbox.stop()
+    smtp_sink.stop()
     message = sealed()
     submit(message, settings, clock=clock, make_digest=None)
     waits = []
@@ -85,24 +85,24 @@ def test_back_off_is_capped(site_config, mailbox, clock):
     assert waits == [60, 120, 240, 480, 600, 600]
 
 
-def test_4xx_is_retried_until_the_server_accepts(site_config, mailbox, clock):
+def test_4xx_is_retried_until_the_server_accepts(site_config, smtp_sink, clock):
     _, settings = site_config(STORM_OFF)
-    mailbox.mode = "tempfail"
+    smtp_sink.mode = "tempfail"
     ids = queue(settings, clock, 5)
     report = flush(settings, clock=clock, make_digest=None)
     assert set(report.deferred) == set(ids) and all("451" in e for e in report.deferred.values())
     log = {r.message_id: r for r in read_log(open_site(settings))}
     assert all(log[i].state == "queued" and "451" in log[i].last_error for i in ids)
 
-    mailbox.mode = "accept"
+    smtp_sink.mode = "accept"
     clock.advance(60)
     assert sorted(flush(settings, clock=clock, make_digest=None).sent) == sorted(ids)
-    assert sorted(mailbox.accepted) == sorted(ids)
+    assert sorted(smtp_sink.accepted) == sorted(ids)
 
 
-def test_5xx_moves_the_message_to_failed_with_its_reason(site_config, mailbox, clock):
+def test_5xx_moves_the_message_to_failed_with_its_reason(site_config, smtp_sink, clock):
     _, settings = site_config(STORM_OFF)
-    mailbox.mode = "permfail"
+    smtp_sink.mode = "permfail"
     message = sealed()
     result = submit(message, settings, clock=clock, make_digest=None)
     assert result.state == "failed" and "554" in result.reason
@@ -111,14 +111,14 @@ def test_5xx_moves_the_message_to_failed_with_its_reason(site_config, mailbox, c
     assert failed.status == "failed" and "554 5.7.1 message refused by policy" in failed.last_error
     assert failed.message.plaintext == message.plaintext  # kept, not deleted unseen
     clock.advance(86400)
-    mailbox.mode = "accept"
+    smtp_sink.mode = "accept"
     assert flush(settings, clock=clock, make_digest=None).sent == []  # failed/ waits for an admin
     assert take_census(site, clock()).failed == 1
 
 
-def test_unsent_messages_expire_into_failed_after_max_age(site_config, mailbox, clock):
+def test_unsent_messages_expire_into_failed_after_max_age(site_config, smtp_sink, clock):
     _, settings = site_config(STORM_OFF)
-    mailbox.stop()
+    smtp_sink.stop()
     message = sealed()
     submit(message, settings, clock=clock, make_digest=None)
     clock.advance(7 * 86400 - 1)
@@ -132,11 +132,11 @@ def test_unsent_messages_expire_into_failed_after_max_age(site_config, mailbox, 
     assert states(settings) == {message.message_id: "expired"}
 
 
-def test_a_slow_server_does_not_hold_the_hook(site_config, mailbox, clock):
+def test_a_slow_server_does_not_hold_the_hook(site_config, smtp_sink, clock):
     import time
 
     _, settings = site_config({**STORM_OFF, "spool": {"hook_budget": "1s"}}, timeout=10)
-    mailbox.delay = 3.0
+    smtp_sink.delay = 3.0
     message = sealed()
     started = time.monotonic()
     result = submit(message, settings, clock=clock, make_digest=None)
@@ -144,66 +144,66 @@ def test_a_slow_server_does_not_hold_the_hook(site_config, mailbox, clock):
     assert result.state == "queued" and "still running" in result.reason
     report = flush(settings, clock=clock, wait=30, make_digest=None)  # waits for the hook's flush to finish
     assert report.sent == []  # the hook's worker delivered it meanwhile
-    assert mailbox.accepted == [message.message_id]
+    assert smtp_sink.accepted == [message.message_id]
     assert states(settings) == {message.message_id: "sent"}
 
 
-def test_a_spent_budget_stops_the_batch_between_two_messages(site_config, mailbox, clock):
+def test_a_spent_budget_stops_the_batch_between_two_messages(site_config, smtp_sink, clock):
     _, settings = site_config(STORM_OFF)
-    mailbox.delay = 0.4
+    smtp_sink.delay = 0.4
     ids = queue(settings, clock, 6)
     report = flush(settings, clock=clock, budget=0.6, make_digest=None)
     assert not report.complete and 1 <= len(report.sent) < 6  # stopped after a recorded outcome, not inside one
-    assert sorted(report.sent) == sorted(mailbox.accepted)
-    mailbox.delay = 0
+    assert sorted(report.sent) == sorted(smtp_sink.accepted)
+    smtp_sink.delay = 0
     flush(settings, clock=clock, make_digest=None)
-    assert sorted(mailbox.accepted) == sorted(ids)  # the rest went on the next flush, none twice
+    assert sorted(smtp_sink.accepted) == sorted(ids)  # the rest went on the next flush, none twice
 
 
-def test_a_server_slower_than_the_timeout_is_a_temporary_failure(site_config, mailbox, clock):
+def test_a_server_slower_than_the_timeout_is_a_temporary_failure(site_config, smtp_sink, clock):
     _, settings = site_config(STORM_OFF, timeout=1)
-    mailbox.delay = 2.0
+    smtp_sink.delay = 2.0
     ids = queue(settings, clock, 2)
     report = flush(settings, clock=clock, make_digest=None)
     assert set(report.deferred) == set(ids) and "timed out" in " ".join(report.deferred.values())
-    mailbox.delay = 0
+    smtp_sink.delay = 0
     clock.advance(60)
     flush(settings, clock=clock, make_digest=None)
     # The server may have kept a mail whose answer came too late: at least once, duplicates carry the same id.
-    assert set(mailbox.accepted) == set(ids)
+    assert set(smtp_sink.accepted) == set(ids)
 
 
-def test_stop_start_4xx_5xx_in_turn_lose_nothing(site_config, mailbox, clock):
+def test_stop_start_4xx_5xx_in_turn_lose_nothing(site_config, smtp_sink, clock):
     _, settings = site_config(STORM_OFF)
     sent_ids, refused_ids = [], []
     for phase in ("down", "tempfail", "accept", "permfail", "down", "accept"):
         if phase == "down":
-            mailbox.stop()
-        elif mailbox.controller is None:
-            mailbox.start()
+            smtp_sink.stop()
+        elif smtp_sink.controller is None:
+            smtp_sink.start()
         if phase != "down":
-            mailbox.mode = phase
+            smtp_sink.mode = phase
         ids = queue(settings, clock, 4)
         flush(settings, clock=clock, make_digest=None)
         (refused_ids if phase == "permfail" else sent_ids).extend(ids)
         clock.advance(3600)
     flush(settings, clock=clock, make_digest=None)
     log = states(settings)
-    assert sorted(mailbox.accepted) == sorted(sent_ids)  # exactly once each
+    assert sorted(smtp_sink.accepted) == sorted(sent_ids)  # exactly once each
     assert {log[i] for i in sent_ids} == {"sent"} and {log[i] for i in refused_ids} == {"failed"}
     assert take_census(open_site(settings), clock()).depth == 0
 
 
-def test_spool_files_are_private(site_config, mailbox, clock):
+def test_spool_files_are_private(site_config, smtp_sink, clock):
     _, settings = site_config(STORM_OFF)
-    mailbox.stop()
+    smtp_sink.stop()
     message = sealed()
     submit(message, settings, clock=clock, make_digest=None)
     site = open_site(settings)
     for directory in (site.outbox.root, site.outbox.root / "outbox", site.outbox.root / "failed"):
         assert stat.S_IMODE(os.stat(directory).st_mode) == 0o700
     assert stat.S_IMODE(os.stat(site.outbox.path("outbox", message.message_id)).st_mode) == 0o600
-    mailbox.start()
+    smtp_sink.start()
     clock.advance(60)
     flush(settings, clock=clock, make_digest=None)
     assert stat.S_IMODE(os.stat(site.archive.path(message.message_id)).st_mode) == 0o600

@@ -16,14 +16,14 @@ def run(command, *args):
     return result
 
 
-def test_log_lists_every_state_with_its_last_error(site_config, mailbox, clock):
+def test_log_lists_every_state_with_its_last_error(site_config, smtp_sink, clock):
     config, settings = site_config({"storm": {"enabled": "off"}})
     sent = sealed(host="web1", service="disk")
     submit(sent, settings, clock=clock, make_digest=None)
-    mailbox.mode = "permfail"
+    smtp_sink.mode = "permfail"
     refused = sealed(host="db1", service="load")
     submit(refused, settings, clock=clock, make_digest=None)
-    mailbox.stop()
+    smtp_sink.stop()
     waiting = sealed("heartbeat")
     submit(waiting, settings, clock=clock, make_digest=None)
 
@@ -39,7 +39,7 @@ def test_log_lists_every_state_with_its_last_error(site_config, mailbox, clock):
     assert [json.loads(line)["message_id"] for line in lines] == [refused.message_id]
 
 
-def test_show_prints_the_exact_plaintext_by_id_prefix(site_config, mailbox, clock):
+def test_show_prints_the_exact_plaintext_by_id_prefix(site_config, smtp_sink, clock):
     config, settings = site_config()
     message = sealed()
     submit(message, settings, clock=clock, make_digest=None)
@@ -47,7 +47,7 @@ def test_show_prints_the_exact_plaintext_by_id_prefix(site_config, mailbox, cloc
     assert result.stdout_bytes == message.plaintext
 
 
-def test_show_refuses_unknown_and_short_ids(site_config, mailbox):
+def test_show_refuses_unknown_and_short_ids(site_config, smtp_sink):
     from tkalert.errors import UsageError
 
     config, _ = site_config()
@@ -56,7 +56,7 @@ def test_show_refuses_unknown_and_short_ids(site_config, mailbox):
         assert isinstance(result.exception, UsageError) and words in str(result.exception)
 
 
-def test_with_the_archive_switched_off_the_log_keeps_metadata_only(site_config, mailbox, clock):
+def test_with_the_archive_switched_off_the_log_keeps_metadata_only(site_config, smtp_sink, clock):
     config, settings = site_config({"categories": {"archive": "off"}})
     message = sealed()
     submit(message, settings, clock=clock, make_digest=None)
@@ -66,23 +66,23 @@ def test_with_the_archive_switched_off_the_log_keeps_metadata_only(site_config, 
     assert "was not archived" in str(result.exception)
 
 
-def test_archive_records_are_pruned_after_keep_but_failed_ones_stay(site_config, mailbox, clock):
+def test_archive_records_are_pruned_after_keep_but_failed_ones_stay(site_config, smtp_sink, clock):
     _, settings = site_config({"archive": {"keep": "30d"}, "storm": {"enabled": "off"}})
     submit(sealed(), settings, clock=clock, make_digest=None)
-    mailbox.mode = "permfail"
+    smtp_sink.mode = "permfail"
     submit(sealed(), settings, clock=clock, make_digest=None)
     clock.advance(30 * 86400 + 1)
     flush(settings, clock=clock, make_digest=None)
     assert [r.state for r in read_log(open_site(settings))] == ["failed"]
 
 
-def test_flush_command_reports_and_retries_failed(site_config, mailbox, clock):
+def test_flush_command_reports_and_retries_failed(site_config, smtp_sink, clock):
     config, settings = site_config()
-    mailbox.mode = "permfail"
+    smtp_sink.mode = "permfail"
     message = sealed()
     submit(message, settings, clock=clock, make_digest=None)
-    mailbox.mode = "accept"
+    smtp_sink.mode = "accept"
     assert run(flush_command, "--config", str(config)).output.startswith("sent 0")
     output = run(flush_command, "--config", str(config), "--retry-failed").output
     assert "requeued 1" in output and "sent 1" in output
-    assert mailbox.accepted == [message.message_id]
+    assert smtp_sink.accepted == [message.message_id]

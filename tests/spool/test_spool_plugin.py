@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
-from .spoolkit import ROOT, sealed
+from cast.plugins import run_plugin
 
 from tkalert.sender.spool import submit
 
-PLUGIN = ROOT / "plugins" / "check_tkalert_spool"
+from .spoolkit import sealed
 
 
 def check(config, *args):
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, str(PLUGIN), "--config", str(config), *args], capture_output=True,
-                          text=True, env=env, timeout=60, check=False)
-    return done.returncode, done.stdout.strip()
+    return run_plugin("check_tkalert_spool", config, *args)
 
 
 def test_an_empty_spool_is_ok_with_perfdata(site_config):
@@ -28,18 +21,18 @@ def test_an_empty_spool_is_ok_with_perfdata(site_config):
     assert "| depth=0;50;500;0 failed=0;0;10;0 oldest_age=0s;3600;86400;0" in output
 
 
-def test_a_failed_message_warns_and_names_the_command(site_config, mailbox):
+def test_a_failed_message_warns_and_names_the_command(site_config, smtp_sink):
     config, settings = site_config()
-    mailbox.mode = "permfail"
+    smtp_sink.mode = "permfail"
     submit(sealed(), settings, make_digest=None)
     code, output = check(config)
     assert code == 1 and output.startswith("TKALERT SPOOL WARNING - failed is 1")
     assert "tkalert log --state failed" in output
 
 
-def test_a_deep_queue_turns_critical_with_custom_thresholds(site_config, mailbox):
+def test_a_deep_queue_turns_critical_with_custom_thresholds(site_config, smtp_sink):
     config, settings = site_config({"storm": {"enabled": "off"}})
-    mailbox.stop()
+    smtp_sink.stop()
     for _ in range(3):
         submit(sealed(), settings, make_digest=None)
     code, output = check(config, "-w", "1,,", "-c", "2,,")

@@ -66,7 +66,7 @@ def storm_settings(site_config):
     return site_config({"storm": {"rate": "3", "interval": "1m", "repeat_window": "10m"}})[1]
 
 
-def test_a_storm_becomes_single_alerts_plus_one_digest_per_interval(storm_settings, mailbox, clock):
+def test_a_storm_becomes_single_alerts_plus_one_digest_per_interval(storm_settings, smtp_sink, clock):
     messages = [sealed(service=f"svc{i}") for i in range(10)]
     results = [submit(m, storm_settings, clock=clock, make_digest=plain_digest) for m in messages]
     assert [r.state for r in results] == ["sent"] * 3 + ["folded"] * 7
@@ -82,15 +82,15 @@ def test_a_storm_becomes_single_alerts_plus_one_digest_per_interval(storm_settin
     (digest_id, folded), = report.digests.items()
     assert set(folded) == {m.message_id for m in messages[3:] + later}
     assert report.sent == [digest_id]
-    assert sorted(mailbox.folded) == sorted(folded)  # every folded event is inside the digest that left
-    assert mailbox.delivered() - {digest_id} == {m.message_id for m in messages + later}
+    assert sorted(smtp_sink.folded) == sorted(folded)  # every folded event is inside the digest that left
+    assert smtp_sink.delivered() - {digest_id} == {m.message_id for m in messages + later}
 
     log = {r.message_id: r for r in read_log(open_site(storm_settings))}
     assert {log[i].state for i in folded} == {"folded"} and {log[i].digest_id for i in folded} == {digest_id}
     assert log[digest_id].state == "sent" and set(log[digest_id].digest_of) == set(folded)
 
 
-def test_folded_alerts_of_two_intervals_make_two_digests(storm_settings, mailbox, clock):
+def test_folded_alerts_of_two_intervals_make_two_digests(storm_settings, smtp_sink, clock):
     site = open_site(storm_settings)
     lock = FileLock(site.outbox.lock_path("flush"))
     lock.try_acquire()
@@ -104,20 +104,20 @@ def test_folded_alerts_of_two_intervals_make_two_digests(storm_settings, mailbox
     lock.release()
     report = flush(storm_settings, clock=clock, make_digest=plain_digest)
     assert sorted(len(ids) for ids in report.digests.values()) == [2, 2]
-    assert mailbox.delivered() - set(report.digests) == set(ids)
+    assert smtp_sink.delivered() - set(report.digests) == set(ids)
 
 
-def test_without_a_digest_builder_folded_alerts_are_released_one_by_one(storm_settings, mailbox, clock):
+def test_without_a_digest_builder_folded_alerts_are_released_one_by_one(storm_settings, smtp_sink, clock):
     messages = [sealed(service=f"svc{i}") for i in range(5)]
     for m in messages:
         submit(m, storm_settings, clock=clock, make_digest=None)
     clock.advance(60)
     report = flush(storm_settings, clock=clock, make_digest=None)
     assert len(report.released) == 2
-    assert sorted(mailbox.accepted) == sorted(m.message_id for m in messages)
+    assert sorted(smtp_sink.accepted) == sorted(m.message_id for m in messages)
 
 
-def test_a_digest_that_cannot_be_built_is_retried_not_lost(storm_settings, mailbox, clock):
+def test_a_digest_that_cannot_be_built_is_retried_not_lost(storm_settings, smtp_sink, clock):
     from tkalert.errors import SealError
 
     def broken(messages):
@@ -130,10 +130,10 @@ def test_a_digest_that_cannot_be_built_is_retried_not_lost(storm_settings, mailb
     folded = [r for r in read_log(open_site(storm_settings)) if r.state == "folded"]
     assert len(folded) == 2 and all("vendor key expired" in r.last_error for r in folded)
     report = flush(storm_settings, clock=clock, make_digest=plain_digest)
-    assert len(mailbox.delivered() - set(report.digests)) == 5 and len(report.digests) == 1
+    assert len(smtp_sink.delivered() - set(report.digests)) == 5 and len(report.digests) == 1
 
 
-def test_a_fold_cut_short_after_queuing_its_digest_makes_no_second_digest(storm_settings, mailbox, clock):
+def test_a_fold_cut_short_after_queuing_its_digest_makes_no_second_digest(storm_settings, smtp_sink, clock):
     """A hook's flush thread dies with the hook when its budget runs out: here, right after the digest was queued
     and before the folded alerts left folded/. The next flush finishes that work instead of folding them again."""
     from tkalert.sender.spool.entry import new_entry
@@ -153,7 +153,7 @@ def test_a_fold_cut_short_after_queuing_its_digest_makes_no_second_digest(storm_
 
     report = flush(storm_settings, clock=clock, make_digest=plain_digest)
     assert report.digests == {} and sorted(report.recovered) == sorted(e.message_id for e in folded)
-    assert sorted(mailbox.folded) == sorted(e.message_id for e in folded)  # once, inside the one digest
-    assert mailbox.delivered() - {digest.message_id} == {m.message_id for m in messages}
+    assert sorted(smtp_sink.folded) == sorted(e.message_id for e in folded)  # once, inside the one digest
+    assert smtp_sink.delivered() - {digest.message_id} == {m.message_id for m in messages}
     log = {r.message_id: r for r in read_log(site)}
     assert {log[e.message_id].digest_id for e in folded} == {digest.message_id}

@@ -6,13 +6,15 @@ import subprocess
 import sys
 
 import pytest
-from .spoolkit import ROOT, sealed
+from cast.plugins import ROOT
+
+from .spoolkit import sealed
 
 from tkalert.errors import ConfigError
 from tkalert.sender.spool import open_site, read_log, submit
 
 
-def test_a_switched_off_category_is_skipped_and_not_spooled(site_config, mailbox, clock):
+def test_a_switched_off_category_is_skipped_and_not_spooled(site_config, smtp_sink, clock):
     _, settings = site_config({"categories": {"heartbeat": "off"}})
     result = submit(sealed("heartbeat"), settings, clock=clock, make_digest=None)
     assert (result.state, result.reason) == ("skipped", "heartbeat is switched off in [categories]")
@@ -20,15 +22,15 @@ def test_a_switched_off_category_is_skipped_and_not_spooled(site_config, mailbox
     assert [r.kind for r in read_log(open_site(settings))] == ["alert"]
 
 
-def test_the_same_message_twice_is_spooled_once(settings, mailbox, clock):
+def test_the_same_message_twice_is_spooled_once(settings, smtp_sink, clock):
     message = sealed()
     assert submit(message, settings, clock=clock, make_digest=None).state == "sent"
     assert submit(message, settings, clock=clock, make_digest=None).state == "sent"
-    assert mailbox.accepted == [message.message_id]
+    assert smtp_sink.accepted == [message.message_id]
 
 
-def test_an_override_target_travels_with_the_entry(settings, mailbox, clock):
-    mailbox.stop()
+def test_an_override_target_travels_with_the_entry(settings, smtp_sink, clock):
+    smtp_sink.stop()
     message = sealed()
     submit(message, settings, clock=clock, override_to="tester@vendor.test", make_digest=None)
     entry = open_site(settings).outbox.load("outbox", message.message_id)
@@ -45,7 +47,7 @@ def test_misconfiguration_raises_but_the_message_stays_queued(tmp_path, clock):
     assert [r.state for r in read_log(open_site(settings))] == ["queued"]
 
 
-def test_a_heartbeat_is_never_folded(site_config, mailbox, clock):
+def test_a_heartbeat_is_never_folded(site_config, smtp_sink, clock):
     _, settings = site_config({"storm": {"rate": "1"}})
     states = [submit(sealed("heartbeat"), settings, clock=clock, make_digest=None).state for _ in range(3)]
     assert states == ["sent"] * 3

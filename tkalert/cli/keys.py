@@ -3,34 +3,11 @@
 from __future__ import annotations
 
 import socket
-import subprocess
 from pathlib import Path
 
 import click
 
-from tkalert.errors import SealError
-
-
-def generate_system_key(home: Path, name: str) -> str:
-    """Create an Ed25519 signing key in `home` (created 0700 if missing); return its fingerprint."""
-    home.mkdir(mode=0o700, parents=True, exist_ok=True)
-    uid = f"tkalert system key <tkalert@{name}>"
-    base = ["gpg", "--homedir", str(home), "--batch", "--pinentry-mode", "loopback", "--passphrase", ""]
-    made = subprocess.run([*base, "--quick-gen-key", uid, "ed25519", "sign", "0"], capture_output=True, text=True,
-                          check=False)
-    if made.returncode != 0:
-        raise SealError(f"gpg could not create the system key in {home}: {made.stderr.strip().splitlines()[-1:]}")
-    listing = subprocess.run([*base, "--with-colons", "--list-secret-keys", uid], capture_output=True, text=True,
-                             check=True)
-    lines = listing.stdout.splitlines()
-    last = max(i for i, line in enumerate(lines) if line.startswith("sec:"))
-    return next(line for line in lines[last:] if line.startswith("fpr:")).split(":")[9]
-
-
-def export_public(home: Path, fingerprint: str) -> bytes:
-    done = subprocess.run(["gpg", "--homedir", str(home), "--armor", "--export", fingerprint], capture_output=True,
-                          check=True)
-    return done.stdout
+from tkalert.openpgp.keys import export_public, generate_system_key
 
 
 @click.command()

@@ -1,8 +1,76 @@
-"""Explain why a key cannot be used: looked up only after gpg refused, so the hook pays nothing on success."""
+"""Make keys and explain why one cannot be used: the keyring that seal (sign + encrypt) works from.
+
+Making keys sits before the pipeline: `tkalert keygen` creates this system's signing key, `tkalert demo` (and the
+tests) create a vendor key and a system key, exchange the public halves and stop each home's gpg-agent afterwards.
+Diagnosing sits inside seal: `vendor_key_problem` / `system_key_problem` are looked up only after gpg refused, so
+the hook pays nothing on success. Homes are isolated GnuPG homes, keys are named by full fingerprint.
+"""
 
 from __future__ import annotations
 
+import subprocess
 import time
+from pathlib import Path
+
+from tkalert.errors import SealError
+
+# No passphrase (tkalert signs unattended) and never a pinentry dialog.
+_UNATTENDED = ["--batch", "--yes", "--pinentry-mode", "loopback", "--passphrase", ""]
+
+
+def gpg(home: Path, *args: str, input: bytes | None = None) -> subprocess.CompletedProcess:
+    """Run gpg unattended in `home`; a failure raises SealError naming the command and gpg's last word."""
+    done = subprocess.run(["gpg", "--homedir", str(home), *_UNATTENDED, *args], input=input, capture_output=True,
+                          check=False)
+    if done.returncode != 0:
+        said = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise SealError(f"gpg {' '.join(a for a in args if a.startswith('--'))} failed in {home}: "
+                        f"{said[-1] if said else f'exit code {done.returncode}'}")
+    return done
+
+
+def generate_key(home: Path, uid: str, algorithm: str = "future-default", usage: str = "default",
+                 expire: str = "1y", faked_time: str | None = None) -> str:
+    """Create a key without passphrase in `home` (created 0700 if missing); return its fingerprint.
+
+    algorithm/usage/expire are gpg --quick-gen-key's (e.g. "ed25519", "sign", "0" for never); faked_time (e.g.
+    "20200101T000000") makes the key as if it were then, so a short expiry yields an already expired key.
+    """
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    faked = ["--faked-system-time", faked_time] if faked_time else []
+    try:
+        gpg(home, *faked, "--quick-gen-key", uid, algorithm, usage, expire)
+    except SealError as exc:
+        raise SealError(f"gpg could not create the key '{uid}' in {home}: {str(exc).split(': ', 1)[-1]}") from None
+    lines = gpg(home, "--with-colons", "--list-secret-keys", uid).stdout.decode().splitlines()
+    # the newest key with this uid: the fpr line right after its last "sec" line
+    last = max(i for i, line in enumerate(lines) if line.startswith("sec:"))
+    return next(line for line in lines[last:] if line.startswith("fpr:")).split(":")[9]
+
+
+def generate_system_key(home: Path, name: str) -> str:
+    """Create this system's Ed25519 signing key (never expires) for host `name`; return its fingerprint."""
+    return generate_key(home, f"tkalert system key <tkalert@{name}>", "ed25519", "sign", "0")
+
+
+def add_encryption_subkey(home: Path, fingerprint: str, algorithm: str = "cv25519", expire: str = "0") -> None:
+    """Give a (signing-only) key an encryption subkey, so messages can be encrypted to it."""
+    gpg(home, "--quick-add-key", fingerprint, algorithm, "encr", expire)
+
+
+def export_public(home: Path, fingerprint: str) -> bytes:
+    """The ASCII-armored public key, as sent to the other side."""
+    return gpg(home, "--armor", "--export", fingerprint).stdout
+
+
+def import_keys(home: Path, data: bytes) -> None:
+    """Import keys (armored or binary) into `home`'s keyring."""
+    gpg(home, "--import", input=data)
+
+
+def kill_agent(home: Path) -> None:
+    """Stop the gpg-agent (and other daemons) gpg started for `home`, before the home is removed."""
+    subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], capture_output=True, check=False)
 
 
 def vendor_key_problem(gpg, fingerprint: str, home, now: float | None = None) -> str | None:
