@@ -125,7 +125,7 @@ def test_silent_server_times_out_as_temporary(silent_port, settings_with, sealed
     ({"username": "alice", "security": "smtps", "password_file": "missing"}, ["cannot read password_file"]),
     ({"security": "tls"}, ["security must be one of none, starttls, smtps"]),
     ({"pin_sha256": "abcd"}, ["not a SHA-256 fingerprint"]),
-    ({"timeout": "soon"}, ["timeout must be a positive number of seconds"]),
+    ({"timeout": "soon"}, ["timeout must be a duration above 0"]),
     ({"format": "html"}, ["format must be one of pgpmime, inline"]),
 ])
 def test_bad_options_are_refused_with_the_fix(settings_with, options, words):

@@ -41,7 +41,7 @@ def test_categories_switch_kinds_off():
     ({"storm": {"limit": "20"}}, ["unknown key 'limit'", "[storm]", "rate"]),
     ({"categories": {"alert": "off"}}, ["unknown key 'alert'", "alerts"]),
     ({"archive": {"retention": "90d"}}, ["unknown key 'retention'", "keep"]),
-    ({"spool": {"max_age": "a week"}}, ["max_age", "not a duration", "7d"]),
+    ({"spool": {"max_age": "a week"}}, ["max_age", "must be a duration", "7d"]),
     ({"storm": {"rate": "0"}}, ["rate", "at least 1"]),
     ({"storm": {"enabled": "maybe"}}, ["enabled", "on or off"]),
 ])

@@ -106,14 +106,14 @@ def _run(params: dict, started: float) -> int:
 
 
 def _disabled(value: str) -> bool:
+    """--enabled takes the words the config's `enabled` key takes (tkalert.config.fields)."""
+    from tkalert.config.fields import SWITCH_WORDS, truth
     from tkalert.errors import UsageError
 
-    word = value.strip().lower()
-    if word in ("0", "no", "false", "off"):
-        return True
-    if word in ("1", "yes", "true", "on"):
-        return False
-    raise UsageError(f"--enabled must be 0 or 1, not {value!r}")
+    enabled = truth(value)
+    if enabled is None:
+        raise UsageError(f"--enabled must be 0 or 1 (any of {SWITCH_WORDS}, any case), not {value!r}")
+    return not enabled
 
 
 def _dump(event, settings, target: str) -> int:

@@ -80,8 +80,7 @@ def _access(settings, url, user, password_file, token_file, timeout):
         section["password"] = sys.stdin.readline().strip()
     elif password_file:
         section["password_file"] = password_file
-    origin = "command line" if url else f"{settings.path} [zabbix]"
-    access = access_from_section(section, base, origin)
+    access = access_from_section(section, base, settings.path, "command line" if url else None)
     if access is None:
         raise UsageError("no Zabbix API: give --url (with --user and --password-file, or --token-file), "
                          "or set url in the config's [zabbix] section")

@@ -1,9 +1,9 @@
 """Settings: the INI file (default /etc/tkalert/tkalert.conf) read into one frozen object.
 
 Everything after the command line reads its settings from here; nothing else opens the config file. The parser
-is strict: an unknown key in a known section is an error that names the key, so a typo never silently falls back
-to a default. Secrets (auth key, SMTP password) can come from files named in the config or from the environment so
-that they never have to appear on a command line.
+is strict (tkalert.config.fields reads every value): an unknown key in a known section is an error that names the
+key, so a typo never silently falls back to a default. Secrets (auth key, SMTP password) can come from files named
+in the config or from the environment so that they never have to appear on a command line.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Mapping
 
+from tkalert.config.fields import Section
 from tkalert.errors import ConfigError
 
 DEFAULT_CONFIG = Path("/etc/tkalert/tkalert.conf")
@@ -79,9 +80,8 @@ def load_settings(path: str | os.PathLike | None, env: Mapping[str, str] = os.en
 def _settings_from(parser: configparser.ConfigParser, cfg_path: Path) -> Settings:
     main = _known(parser, "tkalert", MAIN_KEYS, cfg_path)
     gpg = _known(parser, "gnupg", GNUPG_KEYS, cfg_path)
-    base = cfg_path.parent
-    auth_key = main.get("auth_key") or read_secret(main.get("auth_key_file"), base, "auth_key_file")
-    destinations = _destinations(parser, main.get("destinations"), cfg_path)
+    destinations = _destinations(parser, main.text("destinations"), cfg_path)
+    vendor_keys = (gpg.text("vendor_keys") or "").replace(",", " ").split()
     others = {
         name: MappingProxyType(dict(parser[name]))
         for name in parser.sections()
@@ -89,29 +89,23 @@ def _settings_from(parser: configparser.ConfigParser, cfg_path: Path) -> Setting
     }
     return Settings(
         path=cfg_path,
-        enabled=_boolean(main.get("enabled", "1"), "enabled", cfg_path),
-        auth_key=auth_key,
-        contact_person=main.get("contact_person") or None,
-        contact_mail=main.get("contact_mail") or None,
-        system_id=main.get("system_id") or None,
-        state_dir=_path(main.get("state_dir"), base, Settings.state_dir),
-        spool_dir=_path(main.get("spool_dir"), base, Settings.spool_dir),
-        gnupg_home=_path(gpg.get("home"), base, None),
-        vendor_keys=tuple(_fingerprint(f, cfg_path) for f in gpg.get("vendor_keys", "").replace(",", " ").split()),
-        system_key=_fingerprint(gpg["system_key"], cfg_path) if gpg.get("system_key") else None,
+        enabled=main.boolean("enabled", True, spelled="0 or 1"),
+        auth_key=main.text("auth_key") or main.secret("auth_key_file"),
+        contact_person=main.text("contact_person"),
+        contact_mail=main.text("contact_mail"),
+        system_id=main.text("system_id"),
+        state_dir=main.path("state_dir", Settings.state_dir),
+        spool_dir=main.path("spool_dir", Settings.spool_dir),
+        gnupg_home=gpg.path("home"),
+        vendor_keys=tuple(_fingerprint(fpr, "vendor_keys", gpg) for fpr in vendor_keys),
+        system_key=_fingerprint(gpg.text("system_key"), "system_key", gpg) if gpg.text("system_key") else None,
         destinations=destinations,
         sections=MappingProxyType(others),
     )
 
 
-def _known(parser, section: str, keys: set[str], cfg_path: Path) -> dict[str, str]:
-    if not parser.has_section(section):
-        return {}
-    values = dict(parser[section])
-    unknown = sorted(set(values) - keys)
-    if unknown:
-        raise ConfigError(f"{cfg_path}: unknown key {unknown[0]!r} in [{section}] (known: {', '.join(sorted(keys))})")
-    return values
+def _known(parser, section: str, keys: set[str], cfg_path: Path) -> Section:
+    return Section(dict(parser[section]) if parser.has_section(section) else {}, keys, section, cfg_path)
 
 
 def _destinations(parser, order: str | None, cfg_path: Path) -> tuple[Destination, ...]:
@@ -135,35 +129,11 @@ def _with_env_secrets(settings: Settings, env: Mapping[str, str]) -> Settings:
     return settings
 
 
-def read_secret(name: str | None, base: Path, key: str) -> str | None:
-    """A secret from a file named in the config (relative to it); other steps' sections use it too."""
-    if not name:
-        return None
-    path = base / name
-    try:
-        return path.read_text(encoding="utf-8").strip() or None
-    except OSError as exc:
-        raise ConfigError(f"cannot read {key} {path}: {exc.strerror}") from None
-
-
-def _path(value: str | None, base: Path, default):
-    return base / value if value else default
-
-
-def _boolean(value: str, key: str, cfg_path: Path) -> bool:
-    lowered = value.strip().lower()
-    if lowered in ("1", "yes", "true", "on"):
-        return True
-    if lowered in ("0", "no", "false", "off"):
-        return False
-    raise ConfigError(f"{cfg_path}: {key} must be 0 or 1, not {value!r}")
-
-
-def _fingerprint(value: str, cfg_path: Path) -> str:
+def _fingerprint(value: str, key: str, section: Section) -> str:
     fpr = value.replace(" ", "").upper()
     if len(fpr) != 40 or any(c not in "0123456789ABCDEF" for c in fpr):
-        raise ConfigError(
-            f"{cfg_path}: {value!r} is not a full 40-hex-digit key fingerprint "
+        raise section.error(
+            f"{key}: {value!r} is not a full 40-hex-digit key fingerprint "
             "(user ids and short key ids are refused: another key could carry the same one)"
         )
     return fpr

@@ -69,7 +69,7 @@ def with_inventory(event, settings):
     from tkalert.integrations.zabbix.api import access_from_section, inventory_within
 
     try:
-        access = access_from_section(settings.section("zabbix"), settings.path.parent, f"{settings.path} [zabbix]")
+        access = access_from_section(settings.section("zabbix"), settings.path.parent, settings.path)
         if access is None:
             return event
         inventory = inventory_within(access, event.host)

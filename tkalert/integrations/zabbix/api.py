@@ -13,8 +13,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Mapping
 
-from tkalert.config.settings import read_secret
-from tkalert.errors import ConfigError, TkalertError
+from tkalert.config.fields import Section
+from tkalert.errors import TkalertError
 
 MEDIA_TYPE_NAME = "tkalert"  # the name in media_type.yaml
 ZABBIX_KEYS = {"url", "user", "password", "password_file", "token", "token_file", "timeout", "ca_file"}
@@ -49,23 +49,22 @@ def media_type_yaml() -> str:
     return resources.files("tkalert.integrations.zabbix").joinpath("media_type.yaml").read_text(encoding="utf-8")
 
 
-def access_from_section(section: Mapping[str, str], base: Path, origin: str = "[zabbix]") -> ApiAccess | None:
-    """The [zabbix] section as ApiAccess; None when it names no url. Unknown keys are errors (typos)."""
-    unknown = sorted(set(section) - ZABBIX_KEYS)
-    if unknown:
-        raise ConfigError(f"{origin}: unknown key {unknown[0]!r} (known: {', '.join(sorted(ZABBIX_KEYS))})")
-    if not section.get("url"):
+def access_from_section(section: Mapping[str, str], base: Path, file: Path | None = None,
+                        where: str | None = None) -> ApiAccess | None:
+    """The [zabbix] section (of the config `file`, files in it relative to `base`) as ApiAccess; None when it
+    names no url. Unknown keys are errors (typos); `where` overrides the place errors name (the command line)."""
+    fields = Section(section, ZABBIX_KEYS, "zabbix", file, base=base, where=where)
+    url = fields.text("url")
+    if not url:
         return None
-    password = section.get("password") or read_secret(section.get("password_file"), base, "password_file")
-    token = section.get("token") or read_secret(section.get("token_file"), base, "token_file")
-    if not token and not (section.get("user") and password):
-        raise ConfigError(f"{origin}: give token or token_file, or user and password or password_file")
-    try:
-        timeout = float(section.get("timeout", "5"))
-    except ValueError:
-        raise ConfigError(f"{origin}: timeout must be a number of seconds, not {section['timeout']!r}") from None
-    ca_file = str(base / section["ca_file"]) if section.get("ca_file") else None
-    return ApiAccess(section["url"], section.get("user"), password, token, min(max(timeout, 0.5), 300.0), ca_file)
+    user = fields.text("user")
+    password = fields.text("password") or fields.secret("password_file")
+    token = fields.text("token") or fields.secret("token_file")
+    if not token and not (user and password):
+        raise fields.error("give token or token_file, or user and password or password_file")
+    timeout = min(max(fields.duration("timeout", 5.0), 0.5), 300.0)
+    ca_file = fields.path("ca_file")
+    return ApiAccess(url, user, password, token, timeout, str(ca_file) if ca_file else None)
 
 
 class Session:

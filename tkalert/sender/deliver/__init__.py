@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from tkalert.config.fields import choice, place
 from tkalert.config.settings import Destination, Settings
 from tkalert.sender.deliver.outcome import Outcome
 from tkalert.errors import ConfigError
@@ -30,13 +31,8 @@ TRANSPORTS = {
 
 
 def open_transport(destination: Destination, settings: Settings):
-    try:
-        target = TRANSPORTS[destination.transport]
-    except KeyError:
-        raise ConfigError(
-            f"[destination {destination.name}]: unknown transport {destination.transport!r} "
-            f"(known: {', '.join(sorted(TRANSPORTS))})"
-        ) from None
+    where = place(settings.path, f"destination {destination.name}")
+    target = TRANSPORTS[choice(destination.transport, "transport", where, TRANSPORTS)]
     module_name, class_name = target.split(":")
     module = __import__(module_name, fromlist=[class_name])
     return getattr(module, class_name)(destination, settings)

@@ -22,7 +22,7 @@ Options of a `[destination NAME]` section with `transport = https` (default in b
   tofu_file   where the recorded fingerprint lives [<state_dir>/tofu-<destination name>.sha256]
   verify      yes | no [yes]
   ca_file     CA certificates (PEM) to verify the receiver with [the system's]
-  timeout     seconds per network operation [30]
+  timeout     duration per network operation (30, 30s, 1m) [30]
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ class HttpsTransport:
             raise options.error(f"url must be an https:// URL, not {options.text('url')!r}")
         self.host, self.port = url.hostname, url.port or 443
         self.path = (url.path or "/") + (f"?{url.query}" if url.query else "")
-        self.timeout = options.seconds("timeout")
+        self.timeout = options.duration("timeout")
         self.policy = TlsPolicy.from_options(options)
         self.tofu = options.boolean("tofu")
         if self.tofu and self.policy.pins:

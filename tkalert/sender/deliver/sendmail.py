@@ -11,7 +11,7 @@ Options of a `[destination NAME]` section with `transport = sendmail` (default i
   mail_from  envelope sender and From [tkalert@<this machine's FQDN>]
   mail_to    recipient [required, or --override-target-mail]
   format     pgpmime | inline [pgpmime]
-  timeout    seconds to wait for the program [30]
+  timeout    how long to wait for the program, a duration (30, 30s, 1m) [30]
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class SendmailTransport:
         self.mail_from = options.text("mail_from") or f"tkalert@{socket.getfqdn()}"
         self.mail_to = options.text("mail_to")
         self.format = options.choice("format", FORMATS)
-        self.timeout = options.seconds("timeout")
+        self.timeout = options.duration("timeout")
 
     def override_recipient(self, mail_to: str) -> None:
         self.mail_to = mail_to

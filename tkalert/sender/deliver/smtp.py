@@ -8,7 +8,7 @@ pin are permanent (RFC 5321 section 4.2.1; tkalert.sender.deliver.failure decide
 
 Options of a `[destination NAME]` section with `transport = smtp` (default in brackets):
   host          server name or address [localhost]
-  port          [25 for security = none, 587 for starttls, 465 for smtps]
+  port          1-65535 [25 for security = none, 587 for starttls, 465 for smtps]
   security      none | starttls | smtps [none]; starttls fails permanently when the server does not offer it
   username      log in as this user [no login]; needs security = starttls or smtps
   password_file file holding the password, relative to the config file [required with username]
@@ -19,7 +19,7 @@ Options of a `[destination NAME]` section with `transport = smtp` (default in br
   mail_from     envelope and From address [tkalert@<this machine's FQDN>]
   mail_to       recipient [required, or --override-target-mail]
   format        pgpmime | inline (TKalert 1.5's armored body, for old receivers) [pgpmime]
-  timeout       seconds per network operation [30]
+  timeout       duration per network operation (30, 30s, 1m; tkalert.config.fields) [30]
 """
 
 from __future__ import annotations
@@ -58,8 +58,8 @@ class SmtpTransport:
         self.name = destination.name
         self.security = options.choice("security", SECURITIES)
         self.host = options.text("host")
-        self.port = options.integer("port") if options.text("port") else DEFAULT_PORTS[self.security]
-        self.timeout = options.seconds("timeout")
+        self.port = options.port("port") if options.text("port") else DEFAULT_PORTS[self.security]
+        self.timeout = options.duration("timeout")
         self.tls = TlsPolicy.from_options(options)
         self.mail_to = options.text("mail_to")
         self.mail_from = options.text("mail_from") or self.default_sender(options)

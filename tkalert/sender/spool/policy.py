@@ -3,22 +3,16 @@
 Settings (tkalert.config.settings) hands every section it does not own over as raw key/values; the spool owns `[spool]`,
 `[storm]`, `[archive]` and `[categories]` and parses them here, once, before anything touches the disk. An unknown
 key or a bad value raises `ConfigError` naming the key and the fix, so a typo never falls back to a default.
-Durations are a number with a unit: `90s`, `5m`, `2h`, `7d` (a bare number means seconds).
+Every value is read by tkalert.config.fields: durations are a number with a unit (`90s`, `5m`, `2h`, `7d`, `2w`; a
+bare number means seconds), switches on/off (or yes/no, true/false, 1/0).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping
 
-from tkalert.errors import ConfigError
-
-UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
-_TRUE = ("1", "yes", "true", "on")
-_FALSE = ("0", "no", "false", "off")
+from tkalert.config.fields import UNITS, Section
 
 
 @dataclass(frozen=True)
@@ -65,74 +59,40 @@ class Policy:
     categories: Categories
 
 
+SPOOL_KEYS = ("max_age", "retry_base", "retry_cap", "batch_size", "hook_budget")
+STORM_KEYS = ("enabled", "rate", "interval", "repeat_window")
+CATEGORY_KEYS = ("heartbeat", "alerts", "report", "archive")
+ARCHIVE_KEYS = ("keep", "dir")
+
+
 def load_policy(settings) -> Policy:
+    path = getattr(settings, "path", None)
+
+    def section(name: str, keys: tuple[str, ...]) -> Section:
+        return Section(settings.section(name), keys, name, path, base=Path(path).parent if path else Path("."))
+
+    spool, storm, archive, switches = (section("spool", SPOOL_KEYS), section("storm", STORM_KEYS),
+                                       section("archive", ARCHIVE_KEYS), section("categories", CATEGORY_KEYS))
     return Policy(
-        spool=_section(settings, "spool", SPOOL_KEYS, SpoolPolicy),
-        storm=_section(settings, "storm", STORM_KEYS, StormPolicy),
-        archive=_archive(settings),
-        categories=_section(settings, "categories", CATEGORY_KEYS, Categories),
+        spool=SpoolPolicy(
+            max_age=spool.duration("max_age", SpoolPolicy.max_age),
+            retry_base=spool.duration("retry_base", SpoolPolicy.retry_base),
+            retry_cap=spool.duration("retry_cap", SpoolPolicy.retry_cap),
+            batch_size=spool.integer("batch_size", SpoolPolicy.batch_size, low=1),
+            hook_budget=spool.duration("hook_budget", SpoolPolicy.hook_budget, positive=False),
+        ),
+        storm=StormPolicy(
+            enabled=storm.boolean("enabled", StormPolicy.enabled, spelled="on or off"),
+            rate=storm.integer("rate", StormPolicy.rate, low=1),
+            interval=storm.duration("interval", StormPolicy.interval),
+            repeat_window=storm.duration("repeat_window", StormPolicy.repeat_window, positive=False),
+        ),
+        archive=ArchivePolicy(
+            directory=archive.path("dir", Path(settings.state_dir) / "archive"),
+            keep=archive.duration("keep", ArchivePolicy.keep, positive=False),
+        ),
+        categories=Categories(**{key: switches.boolean(key, True, spelled="on or off") for key in CATEGORY_KEYS}),
     )
-
-
-def duration(value: str, key: str, section: str) -> float:
-    match = _DURATION.match(value)
-    if not match:
-        raise ConfigError(f"[{section}] {key} = {value!r} is not a duration: write e.g. 90s, 5m, 2h or 7d")
-    return float(match.group(1)) * UNITS[match.group(2) or "s"]
-
-
-def whole(value: str, key: str, section: str) -> int:
-    if not value.strip().isdigit() or int(value) < 1:
-        raise ConfigError(f"[{section}] {key} = {value!r} must be a whole number of at least 1")
-    return int(value)
-
-
-def switch(value: str, key: str, section: str) -> bool:
-    lowered = value.strip().lower()
-    if lowered in _TRUE or lowered in _FALSE:
-        return lowered in _TRUE
-    raise ConfigError(f"[{section}] {key} = {value!r} must be on or off")
-
-
-SPOOL_KEYS: Mapping[str, tuple[str, Callable]] = {
-    "max_age": ("max_age", duration),
-    "retry_base": ("retry_base", duration),
-    "retry_cap": ("retry_cap", duration),
-    "batch_size": ("batch_size", whole),
-    "hook_budget": ("hook_budget", duration),
-}
-STORM_KEYS = {
-    "enabled": ("enabled", switch),
-    "rate": ("rate", whole),
-    "interval": ("interval", duration),
-    "repeat_window": ("repeat_window", duration),
-}
-CATEGORY_KEYS = {name: (name, switch) for name in ("heartbeat", "alerts", "report", "archive")}
-ARCHIVE_KEYS = {"keep": ("keep", duration), "dir": ("directory", None)}
-
-
-def _section(settings, name: str, table: Mapping[str, tuple[str, Callable]], factory):
-    raw = settings.section(name)
-    _refuse_unknown(raw, table, name)
-    return factory(**{table[k][0]: table[k][1](v, k, name) for k, v in raw.items()})
-
-
-def _archive(settings) -> ArchivePolicy:
-    raw = dict(settings.section("archive"))
-    _refuse_unknown(raw, ARCHIVE_KEYS, "archive")
-    default = Path(settings.state_dir) / "archive"
-    base = Path(settings.path).parent if getattr(settings, "path", None) else Path(".")
-    directory = base / raw["dir"] if raw.get("dir") else default
-    keep = duration(raw["keep"], "keep", "archive") if "keep" in raw else ArchivePolicy.keep
-    return ArchivePolicy(directory=directory, keep=keep)
-
-
-def _refuse_unknown(raw: Mapping[str, str], table: Mapping, name: str) -> None:
-    unknown = sorted(set(raw) - set(table))
-    if unknown:
-        raise ConfigError(
-            f"unknown key {unknown[0]!r} in [{name}] (known: {', '.join(sorted(table))}; see tkalert.conf(5))"
-        )
 
 
 def describe(seconds: float) -> str:
