@@ -14,12 +14,12 @@ def test_digest_embeds_every_event_and_decrypts(tmp_path, keys):
     options = SendOptions(gnupg_home=keys.sender_home)
     folded = []
     for service in ("HTTP", "SMTP", "]]>&<"):
-        event = complete_event(Event(kind="service", host="web01", service=service, service_status="CRITICAL"),
+        event = complete_event(Event(event_type="service", host="web01", service=service, service_status="CRITICAL"),
                                settings)
         document, stamp = render(event, settings)
         folded.append(seal(document, stamp, facts_of(event), settings, options))
     digest = seal_digest(folded, settings, options)
-    assert digest.kind == "digest"
+    assert digest.document_type == "digest"
     plaintext, signer = keys.decrypt(digest.payload)
     assert signer == keys.system
     root = parse_valid(plaintext)
@@ -33,7 +33,8 @@ def test_digest_embeds_every_event_and_decrypts(tmp_path, keys):
 
 def test_digest_is_encrypted_when_any_folded_message_was(tmp_path, keys):
     settings = load_settings(write_config(tmp_path / "c.conf", keys, 25, tmp_path / "state"), env={})
-    event = complete_event(Event(kind="service", host="web01", service="HTTP", service_status="CRITICAL"), settings)
+    event = complete_event(Event(event_type="service", host="web01", service="HTTP", service_status="CRITICAL"),
+                           settings)
     clear, sealed = (seal(*render(event, settings), facts_of(event), settings,
                           SendOptions(gnupg_home=keys.sender_home, encrypt=encrypt)) for encrypt in (False, True))
     assert parse_valid(seal_digest([clear, clear], settings, SendOptions(keys.sender_home)).payload).tag == "digest"

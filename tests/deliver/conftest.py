@@ -193,9 +193,9 @@ def sealed():
 
     def make(number: int = 1, **changes) -> SealedMessage:
         values = {
-            "message_id": f"0b5e8f2a-0000-4000-8000-{number:012d}", "kind": "alert", "system_id": "sys-42",
+            "message_id": f"0b5e8f2a-0000-4000-8000-{number:012d}", "document_type": "alert", "system_id": "sys-42",
             "sequence": number, "created": "2024-05-01T12:00:00Z", "payload": ARMOR, "plaintext": b"<alert/>",
-            "encrypted": True, "host": "db1.customer.example", "service": "RAID", "state": "CRITICAL",
+            "encrypted": True, "host": "db1.customer.example", "service": "RAID", "monitored_state": "CRITICAL",
         }
         return SealedMessage(**{**values, **changes})
 

@@ -47,7 +47,7 @@ def test_unencrypted_message_is_plain_xml_whatever_the_format(sealed):
 
 
 def test_headers_carry_the_message_id_and_nothing_personal(sealed):
-    message = sealed(kind="alert", plaintext=b"<alert><contact-name>Testperson</contact-name></alert>")
+    message = sealed(document_type="alert", plaintext=b"<alert><contact-name>Testperson</contact-name></alert>")
     raw, mail = parsed(message)
     assert mail["X-Tkalert-Message-Id"] == message.message_id
     assert mail["Message-ID"] == f"<{message.message_id}@tkalert.invalid>"

@@ -36,14 +36,15 @@ def sealed(kind: str = "alert", host: str | None = "web1", service: str | None =
     if kind != "alert":
         document = f'<{kind} version="2"><message-id>{message_id}</message-id></{kind}>\n'.encode()
         host = service = state = None
-    return SealedMessage(message_id=message_id, kind=kind, system_id="test-system", sequence=1, created=created,
+    return SealedMessage(message_id=message_id, document_type=kind, system_id="test-system", sequence=1,
+                         created=created,
                          payload=document, plaintext=document, encrypted=False, host=host, service=service,
-                         state=state)
+                         monitored_state=state)
 
 
 def plain_digest(messages) -> SealedMessage:
     """The test's make_digest: a plaintext document naming every folded event (the lead's build_digest seals)."""
     events = "".join(f'<event id="{m.message_id}"/>\n' for m in messages)  # SMTP lines stay short
     document = f"<digest>\n{events}</digest>\n".encode()
-    return SealedMessage(message_id=str(uuid.uuid4()), kind="digest", system_id="test-system", sequence=0,
+    return SealedMessage(message_id=str(uuid.uuid4()), document_type="digest", system_id="test-system", sequence=0,
                          created=messages[0].created, payload=document, plaintext=document, encrypted=False)

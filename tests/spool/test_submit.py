@@ -8,7 +8,7 @@ import sys
 import pytest
 from cast.plugins import ROOT
 
-from .spoolkit import sealed
+from .spoolkit import EPOCH, sealed
 
 from tkalert.errors import ConfigError
 from tkalert.sender.spool import open_site, read_log, submit
@@ -59,3 +59,14 @@ def test_the_import_path_of_submit_is_lean():
             "print(sorted(heavy))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_an_entry_file_keeps_the_keys_tkalert_0_1_wrote():
+    import json
+
+    from tkalert.sender.spool.entry import dumps, loads, new_entry
+
+    message = sealed()
+    record = json.loads(dumps(new_entry(message, EPOCH)))
+    assert (record["message"]["kind"], record["message"]["state"]) == ("alert", "CRITICAL")
+    assert loads(json.dumps(record).encode()).message == message

@@ -6,7 +6,7 @@ Read by `tkalert.cli.main` (is the first word a command?) and by the admin group
 COMMANDS = {
     "keygen": "tkalert.cli.keys:keygen",
     "demo": "tkalert.cli.demo:demo",
-    "test": "tkalert.cli.setup_check:test_setup",
+    "test": "tkalert.cli.selftest:test_setup",
     "flush": "tkalert.cli.spoolcmds:flush",
     "log": "tkalert.cli.spoolcmds:log",
     "show": "tkalert.cli.spoolcmds:show",

@@ -16,7 +16,7 @@ import click
 from tkalert.document.event import Event
 
 IPMI_ALERT = Event(
-    kind="service", auth_key="0123456789a", contact_person="Testperson", contact_mail="admin@acme-gmbh.de",
+    event_type="service", auth_key="0123456789a", contact_person="Testperson", contact_mail="admin@acme-gmbh.de",
     host="host1.example.com", host_status="UP", ip="127.0.0.200", os="Ubuntu 16.04.3 LTS", serial="90000xxxxx",
     service="IPMI Sensors", service_status="CRITICAL",
     output="Critical [PS 1 Status = 'Presence detected' 'Power Supply Failure detected']",
@@ -49,7 +49,7 @@ def run_demo(say=print) -> int:
             with Inbox().start() as inbox:
                 settings = _settings(base, inbox.port, vendor, system, system_home)
                 failures = sum(_send_and_read(event, settings, system_home, vendor_home, system, inbox, say)
-                               for event in (Event(kind="heartbeat", auth_key="0123456789a"), IPMI_ALERT))
+                               for event in (Event(event_type="heartbeat", auth_key="0123456789a"), IPMI_ALERT))
         finally:
             for home in (vendor_home, system_home):
                 kill_agent(home)
@@ -65,7 +65,8 @@ def _send_and_read(event, settings, system_home, vendor_home, system, inbox, say
 
     before = len(inbox.mails)
     result = send_event(event, settings, SendOptions(gnupg_home=system_home))
-    say(f"sent {result.kind} {result.message_id}: {result.state}" + (f" ({result.reason})" if result.reason else ""))
+    reason = f" ({result.reason})" if result.reason else ""
+    say(f"sent {result.document_type} {result.message_id}: {result.state}{reason}")
     if result.state != "sent" or not inbox.wait(before + 1, timeout=10):
         return 1
     opened = unseal(payload_of(inbox.mails[-1].message()), vendor_home)

@@ -99,7 +99,8 @@ def _run(params: dict, started: float) -> int:
     if not settings.enabled:
         print("tkalert not enabled, exit.")
         return 0
-    event = Event(kind=(params["kind"] or "heartbeat").strip().lower(), **{k: params[k] for k in EVENT_OPTIONS})
+    event_type = (params["event_type"] or "heartbeat").strip().lower()
+    event = Event(event_type=event_type, **{k: params[k] for k in EVENT_OPTIONS})
     if params["dump"] is not None:
         return _dump(event, settings, params["dump"])
     return _send(event, settings, params, started)
@@ -166,7 +167,7 @@ CHECK_LINES = {"sent": ("OK", "sent {}"), "queued": ("WARNING", "queued {} for r
 
 def _check_line(result, started: float) -> int:
     state, words = CHECK_LINES[result.state]
-    summary = words.format(result.kind)
+    summary = words.format(result.document_type)
     detail = "; ".join(result.warnings) if result.state == "sent" else result.reason
     if result.state == "sent" and result.warnings:
         state = "WARNING"
@@ -180,4 +181,4 @@ def _exit_code(result) -> int:
         if result.state != "sent":
             print(f"tkalert: {result.state}: {one_line(result.reason or '')}", file=sys.stderr)
         return 0
-    return fail(f"could not send {result.kind}: {result.reason}", 1)
+    return fail(f"could not send {result.document_type}: {result.reason}", 1)

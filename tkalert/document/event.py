@@ -42,7 +42,7 @@ REQUIRED = {
 
 @dataclass(frozen=True)
 class Event:
-    kind: str = "heartbeat"
+    event_type: str = "heartbeat"  # --type
     auth_key: str | None = None
     contact_person: str | None = None
     contact_mail: str | None = None
@@ -63,21 +63,22 @@ class Event:
 
     @property
     def is_alert(self) -> bool:
-        return self.kind in ("service", "host")
+        return self.event_type in ("service", "host")
 
     def checked(self) -> "Event":
         """Normalise every value; raise UsageError for the first one that cannot be used."""
-        if self.kind not in KINDS:
-            raise UsageError(f"--type must be one of {', '.join(KINDS)}, not {self.kind!r}")
-        values = {f.name: absent_to_none(getattr(self, f.name)) for f in fields(self) if f.name != "kind"}
+        if self.event_type not in KINDS:
+            raise UsageError(f"--type must be one of {', '.join(KINDS)}, not {self.event_type!r}")
+        values = {f.name: absent_to_none(getattr(self, f.name)) for f in fields(self) if f.name != "event_type"}
         values["date"] = _number(values["date"], "date")
         values["duration"] = _number(values["duration"], "duration")
         values["service_status"] = _state(values["service_status"], SERVICE_STATES, "service_status")
         values["host_status"] = _state(values["host_status"], HOST_STATES, "host_status")
         values["notification_type"] = _state(values["notification_type"], NOTIFICATION_TYPES, "notification_type")
-        missing = [name for name in REQUIRED[self.kind] if values[name] is None]
+        missing = [name for name in REQUIRED[self.event_type] if values[name] is None]
         if missing:
-            raise UsageError(f"--type={self.kind} needs {OPTION_OF[missing[0]]} (or its value in the config file)")
+            raise UsageError(f"--type={self.event_type} needs {OPTION_OF[missing[0]]} "
+                             "(or its value in the config file)")
         return replace(self, **values)
 
 

@@ -29,13 +29,13 @@ SERVICE_FIELDS = (("name", "service"), ("status", "service_status"), ("plugin-ou
 
 def build_document(event: Event, stamp: Stamp) -> bytes:
     """Return the UTF-8 XML document for a checked event."""
-    root = ROOT[event.kind]
+    root = ROOT[event.event_type]
     date = event.date if event.date is not None else stamp.now
     parts = [f'<?xml version="1.0" encoding="UTF-8"?>\n<{root} version="{_escape(__version__)}">\n',
              head_lines(event.auth_key, date, event.contact_person, event.contact_mail)]
     if event.is_alert:
-        _block(parts, "host", HOST_ALERT_FIELDS if event.kind == "host" else HOST_FIELDS, event)
-        if event.kind == "service":
+        _block(parts, "host", HOST_ALERT_FIELDS if event.event_type == "host" else HOST_FIELDS, event)
+        if event.event_type == "service":
             _block(parts, "service", SERVICE_FIELDS, event)
         _optional(parts, "  ", "notification-type", event.notification_type)
     parts.append(stamp_lines(stamp))

@@ -14,17 +14,17 @@ from dataclasses import dataclass
 class Facts:
     """What the spool and the transports may know of a document without opening it (never sent in clear)."""
 
-    kind: str  # heartbeat | alert | test | digest | report: the document's root element
+    document_type: str  # heartbeat | alert | test | digest | report: the document's root element
     host: str | None = None
     service: str | None = None
-    state: str | None = None  # the monitored state (CRITICAL, DOWN, ...), not the delivery state
+    monitored_state: str | None = None  # CRITICAL, DOWN, ...: not the delivery state
     notification: str | None = None
 
 
 @dataclass(frozen=True)
 class SealedMessage:
     message_id: str  # UUID, also in the document: a receiver deduplicates on it
-    kind: str  # heartbeat | alert | test | report
+    document_type: str  # heartbeat | alert | test | digest | report
     system_id: str
     sequence: int
     created: str  # ISO-8601 UTC, as in the document
@@ -33,5 +33,5 @@ class SealedMessage:
     encrypted: bool = True
     host: str | None = None
     service: str | None = None
-    state: str | None = None
+    monitored_state: str | None = None  # CRITICAL, DOWN, ...: not the delivery state
     notification: str | None = None  # PROBLEM, RECOVERY, ACKNOWLEDGEMENT, CUSTOM (None: not given)

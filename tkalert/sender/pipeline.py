@@ -32,8 +32,8 @@ PLACEHOLDER_DOMAINS = ("example.com", "example.net", "example.org", "example", "
 
 @dataclass(frozen=True)
 class SendResult:
-    state: str  # sent | queued (safe in the spool, retried) | failed (in failed/, with the reason) | skipped
-    kind: str
+    state: str  # delivery: sent | queued (safe in the spool, retried) | failed (in failed/, with the reason) | skipped
+    document_type: str
     message_id: str | None = None
     reason: str | None = None
     warnings: tuple[str, ...] = ()
@@ -61,7 +61,7 @@ def complete_event(event: Event, settings: Settings) -> Event:
 def render(event: Event, settings: Settings, now: float | None = None) -> tuple[bytes, Stamp]:
     """Build the document for a checked event, stamping it with a new message id and sequence number."""
     now = time.time() if now is None else now
-    log.info("Creating %s object", "alert" if event.is_alert else event.kind)
+    log.info("Creating %s object", "alert" if event.is_alert else event.event_type)
     if event.date is None:
         log.info("Set --date switch to NOW")
     stamp = new_stamp(settings, now)
@@ -73,14 +73,14 @@ def new_stamp(settings: Settings, now: float) -> Stamp:
 
 
 def facts_of(event: Event) -> Facts:
-    return Facts("alert" if event.is_alert else event.kind, event.host, event.service,
+    return Facts("alert" if event.is_alert else event.event_type, event.host, event.service,
                  event.service_status or event.host_status, event.notification_type)
 
 
 def skip_reason(event: Event) -> str | None:
-    kind = event.notification_type or ""
-    if kind.startswith(SKIPPED_TYPES):
-        return f"{kind} notifications are not sent (they do not change the state support acts on)"
+    notification = event.notification_type or ""
+    if notification.startswith(SKIPPED_TYPES):
+        return f"{notification} notifications are not sent (they do not change the state support acts on)"
     return None
 
 
@@ -102,9 +102,10 @@ def seal(document: bytes, stamp: Stamp, facts: Facts, settings: Settings, option
         log.warning("--disable-gpg-encryption: the document leaves this machine unencrypted and unsigned")
         payload = document
     return SealedMessage(
-        message_id=stamp.message_id, kind=facts.kind, system_id=stamp.system_id, sequence=stamp.sequence,
-        created=stamp_time(stamp), payload=payload, plaintext=document, encrypted=options.encrypt, host=facts.host,
-        service=facts.service, state=facts.state, notification=facts.notification,
+        message_id=stamp.message_id, document_type=facts.document_type, system_id=stamp.system_id,
+        sequence=stamp.sequence, created=stamp_time(stamp), payload=payload, plaintext=document,
+        encrypted=options.encrypt, host=facts.host, service=facts.service, monitored_state=facts.monitored_state,
+        notification=facts.notification,
     )
 
 
@@ -125,22 +126,22 @@ def spool(message: SealedMessage, settings: Settings, options: SendOptions) -> S
     except OSError as exc:
         raise SpoolError(f"cannot write the spool {settings.spool_dir}: {exc.strerror or exc}; nothing was sent "
                          "(free the disk or fix spool_dir in [tkalert], then retry)") from None
-    log.info("Spooled %s %s: %s%s", message.kind, message.message_id, submitted.state,
+    log.info("Spooled %s %s: %s%s", message.document_type, message.message_id, submitted.state,
              f" ({submitted.reason})" if submitted.reason else "")
     if submitted.state == "folded":
         reason = f"held back by storm control, goes out in the next digest: {submitted.reason}"
-        return SendResult("queued", message.kind, message.message_id, reason)
-    return SendResult(submitted.state, message.kind, message.message_id, submitted.reason)
+        return SendResult("queued", message.document_type, message.message_id, reason)
+    return SendResult(submitted.state, message.document_type, message.message_id, submitted.reason)
 
 
 def send_event(event: Event, settings: Settings, options: SendOptions) -> SendResult:
     """Build, seal and deliver one event; return what happened."""
     event = complete_event(event, settings)
-    kind = "alert" if event.is_alert else event.kind
+    document_type = "alert" if event.is_alert else event.event_type
     reason = skip_reason(event)
     if reason:
         log.info("Not sending: %s", reason)
-        return SendResult("skipped", kind, reason=reason)
+        return SendResult("skipped", document_type, reason=reason)
     warnings = tuple(w for w in (placeholder_warning(event),) if w)
     document, stamp = render(event, settings)
     message = seal(document, stamp, facts_of(event), settings, options)
@@ -165,7 +166,7 @@ def seal_digest(messages: list[SealedMessage], settings: Settings, options: Send
 
 
 def digest_maker(settings: Settings, options: SendOptions | None = None):
-    """The spool's `make_digest` (tkalert.sender.spool.digest): folded messages -> one sealed digest."""
+    """The spool's `make_digest` (tkalert.sender.spool.folding): folded messages -> one sealed digest."""
     if options is None:
         from tkalert.openpgp.home import resolve_home
 

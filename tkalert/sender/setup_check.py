@@ -160,7 +160,7 @@ def _send_test(settings, home) -> Step:
     from tkalert.sender.pipeline import SendOptions, send_event
 
     try:
-        result = send_event(Event(kind="test"), settings, SendOptions(gnupg_home=home))
+        result = send_event(Event(event_type="test"), settings, SendOptions(gnupg_home=home))
     except TkalertError as exc:
         return Step("send test message", False, str(exc))
     if result.state == "sent":

@@ -5,7 +5,7 @@ it after 40 s, keeps what it prints only when it exits non-zero (that line is th
 retries a non-zero exit. So the config comes from SENDTO when that is an absolute path (else the default
 /etc/tkalert/tkalert.conf), GnuPG's home from the config, and the hook imports only the send path.
 
-Steps: parse MESSAGE (integrations.zabbix.message) -> fill serial and OS from the host inventory when they are
+Steps: parse MESSAGE (zabbix.alert_message) -> fill serial and OS from the host inventory when they are
 missing and the config has a [zabbix] API section (integrations.zabbix.api; a failure there is only a warning) ->
 send as `tkalert --type=service` does (tkalert.sender.pipeline). SUBJECT is only for Zabbix's own views.
 
@@ -41,7 +41,7 @@ def run(sendto: str, subject: str, message: str) -> int:
     from tkalert.config.settings import load_settings
     from tkalert.openpgp.home import resolve_home
     from tkalert.sender.pipeline import SendOptions, send_event
-    from tkalert.integrations.zabbix.message import event_from_message
+    from tkalert.integrations.zabbix.alert_message import event_from_message
 
     settings = load_settings(config_path(sendto))
     if not settings.enabled:

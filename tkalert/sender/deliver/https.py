@@ -38,7 +38,7 @@ from tkalert import __version__
 from tkalert.config.settings import Destination, Settings
 from tkalert.sender.deliver.failure import TransportFailure, classify
 from tkalert.sender.deliver.mail import ID_HEADER
-from tkalert.sender.deliver.options import REQUIRED, DestinationOptions
+from tkalert.sender.deliver.destination import REQUIRED, DestinationOptions
 from tkalert.sender.deliver.outcome import Outcome
 from tkalert.sender.deliver.probe import Step, run_steps
 from tkalert.sender.deliver.tls import TlsPolicy, parse_pins, pretty

@@ -49,7 +49,7 @@ def _headers(message: SealedMessage, mail_from: str, mail_to: str) -> EmailMessa
     mail = EmailMessage(policy=policy.SMTP)
     mail["From"] = mail_from
     mail["To"] = mail_to
-    mail["Subject"] = SUBJECTS.get(message.kind, "tkalert message")
+    mail["Subject"] = SUBJECTS.get(message.document_type, "tkalert message")
     mail["Date"] = formatdate(usegmt=True)
     # Derived from the message id alone: make_msgid would put this machine's host name into a header.
     mail["Message-ID"] = f"<{message.message_id}@tkalert.invalid>"

@@ -29,7 +29,7 @@ import smtplib
 from typing import ClassVar
 
 from tkalert.sender.deliver.failure import TransportFailure
-from tkalert.sender.deliver.options import REQUIRED, DestinationOptions
+from tkalert.sender.deliver.destination import REQUIRED, DestinationOptions
 from tkalert.sender.deliver.smtp import MAIL_OPTIONS, TLS_OPTIONS, SmtpTransport
 
 # OAuth2 error codes (RFC 6749 section 5.2) that no retry can fix.

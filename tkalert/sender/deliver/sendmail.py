@@ -26,7 +26,7 @@ import subprocess
 
 from tkalert.config.settings import Destination, Settings
 from tkalert.sender.deliver.mail import FORMATS, compose
-from tkalert.sender.deliver.options import DestinationOptions
+from tkalert.sender.deliver.destination import DestinationOptions
 from tkalert.sender.deliver.outcome import Outcome
 from tkalert.sender.deliver.probe import Step
 from tkalert.errors import ConfigError

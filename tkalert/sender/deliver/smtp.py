@@ -33,7 +33,7 @@ from typing import ClassVar
 from tkalert.config.settings import Destination, Settings
 from tkalert.sender.deliver.failure import classify
 from tkalert.sender.deliver.mail import FORMATS, compose
-from tkalert.sender.deliver.options import DestinationOptions
+from tkalert.sender.deliver.destination import DestinationOptions
 from tkalert.sender.deliver.outcome import Outcome
 from tkalert.sender.deliver.probe import EXPECTED, Step, run_steps
 from tkalert.sender.deliver.tls import TlsPolicy

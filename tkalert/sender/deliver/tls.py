@@ -18,7 +18,7 @@ import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
-from tkalert.sender.deliver.options import DestinationOptions
+from tkalert.sender.deliver.destination import DestinationOptions
 
 
 class PinMismatch(ssl.SSLError):

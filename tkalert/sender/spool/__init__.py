@@ -1,4 +1,4 @@
-"""Spool: the third step of the sender pipeline — build → seal → **spool** → deliver.
+"""Spool: the third step of the sender pipeline — document → seal → **spool** → deliver.
 
 Takes each `SealedMessage` from seal, writes it durably to the outbox before anything else, applies storm control,
 and hands the network to one flusher that sends many messages over one connection (tkalert.sender.deliver). It keeps the

@@ -16,7 +16,10 @@ from dataclasses import asdict, dataclass, field, replace
 from tkalert.sender.message import SealedMessage
 
 FORMAT = 1
+# SealedMessage field -> its key in the file: the file format stays as tkalert 0.1 wrote it
+FILE_KEYS = {"document_type": "kind", "monitored_state": "state"}
 STATUSES = ("queued", "folded", "sent", "failed", "expired")
+FIELDS = {key: name for name, key in FILE_KEYS.items()}
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
@@ -57,7 +60,7 @@ def check_message_id(message_id: str) -> str:
 
 def dumps(entry: Entry, keep_documents: bool = True) -> bytes:
     record = asdict(entry)
-    message = record.pop("message")
+    message = {FILE_KEYS.get(k, k): v for k, v in record.pop("message").items()}
     message["payload"] = _blob(entry.message.payload) if keep_documents else None
     message["plaintext"] = _blob(entry.message.plaintext) if keep_documents else None
     record["digest_of"] = list(entry.digest_of)
@@ -67,7 +70,7 @@ def dumps(entry: Entry, keep_documents: bool = True) -> bytes:
 def loads(data: bytes) -> Entry:
     record = json.loads(data)
     record.pop("format", None)
-    message = record.pop("message")
+    message = {FIELDS.get(k, k): v for k, v in record.pop("message").items()}
     message["payload"] = _unblob(message.get("payload"))
     message["plaintext"] = _unblob(message.get("plaintext"))
     record["digest_of"] = tuple(record.get("digest_of") or ())

@@ -21,7 +21,7 @@ from typing import Callable
 from tkalert.errors import TkalertError
 from tkalert.sender.spool.archive import Archive
 from tkalert.sender.spool.backoff import next_try
-from tkalert.sender.spool.digest import MakeDigest, ripe_groups
+from tkalert.sender.spool.folding import MakeDigest, ripe_groups
 from tkalert.sender.spool.entry import Entry, new_entry
 from tkalert.sender.spool.outbox import Outbox
 from tkalert.sender.spool.policy import Policy, describe

@@ -67,7 +67,7 @@ def _all_entries(site: Site):
 def _record(entry: Entry) -> LogRecord:
     m = entry.message
     return LogRecord(
-        time=entry.queued_at, kind=m.kind, host=m.host, service=m.service, alert_state=m.state,
+        time=entry.queued_at, kind=m.document_type, host=m.host, service=m.service, alert_state=m.monitored_state,
         destination=entry.destination, message_id=m.message_id, state=entry.status, attempts=entry.attempts,
         next_try=entry.next_try if entry.status == "queued" else None, last_error=entry.last_error or
         entry.fold_reason, finished=entry.finished_at, digest_id=entry.digest_id, digest_of=entry.digest_of,

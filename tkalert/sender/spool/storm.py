@@ -2,7 +2,7 @@
 
 Sits in submit, just before the entry is written to outbox/ or folded/ (tkalert.sender.spool.submission). Nothing is
 discarded: a folded alert waits in folded/ until its interval is over, then the flusher hands all alerts of that
-interval to `make_digest` (see tkalert.sender.spool.digest) and sends the one digest. The rules, in this order:
+interval to `make_digest` (see tkalert.sender.spool.folding) and sends the one digest. The rules, in this order:
 
 1. only alerts are judged; heartbeats, tests, reports and digests always go out;
 2. an identical repeat (a problem with the same host, service and state as the last alert for that pair, inside
@@ -63,7 +63,7 @@ def severity(state: str | None) -> int:
 
 
 def judged(message: SealedMessage, policy: StormPolicy) -> bool:
-    return policy.enabled and message.kind == "alert"
+    return policy.enabled and message.document_type == "alert"
 
 
 def decide(previous: Previous | None, message: SealedMessage, now: float, claim_slot: Callable[[], bool],
@@ -84,7 +84,7 @@ def decide(previous: Previous | None, message: SealedMessage, now: float, claim_
 
 
 def state_of(message: SealedMessage) -> str:
-    return (message.state or "UNKNOWN").strip().upper()
+    return (message.monitored_state or "UNKNOWN").strip().upper()
 
 
 def bucket_of(moment: float, policy: StormPolicy) -> int:

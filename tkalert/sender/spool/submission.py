@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from tkalert.sender.message import SealedMessage
-from tkalert.sender.spool.digest import MakeDigest
+from tkalert.sender.spool.folding import MakeDigest
 from tkalert.sender.spool.entry import new_entry
 from tkalert.sender.spool.site import Site, open_site
 from tkalert.sender.spool.storm import StormControl, Verdict
@@ -41,8 +41,8 @@ class SubmitResult:
 def submit(message: SealedMessage, settings, *, clock: Callable[[], float] = time.time,
            make_digest: MakeDigest | None, override_to: str | None = None) -> SubmitResult:
     site = open_site(settings)
-    if not site.policy.categories.allows(message.kind):
-        category = CATEGORY_OF.get(message.kind, message.kind)
+    if not site.policy.categories.allows(message.document_type):
+        category = CATEGORY_OF.get(message.document_type, message.document_type)
         return SubmitResult("skipped", message.message_id, f"{category} is switched off in [categories]")
     if site.archive.path(message.message_id).exists():
         return SubmitResult("sent", message.message_id, "already delivered earlier (see tkalert log)")

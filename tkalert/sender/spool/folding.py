@@ -1,4 +1,4 @@
-"""Digest: how folded alerts leave the machine, one digest per storm-control interval.
+"""Folding: how folded alerts leave the machine, one digest per storm-control interval.
 
 The spool does not know the document format; it receives a `make_digest` callable:
 

@@ -91,7 +91,7 @@ def event_from_message(text: str) -> Event:
                            "template (re-import it with 'tkalert zabbix setup', see tkalert-zabbix(1))")
     operation = operation_of(fields)
     return Event(
-        kind="service", host=host, ip=fields.get("ip"), os=fields.get("os"), serial=fields.get("serial"),
+        event_type="service", host=host, ip=fields.get("ip"), os=fields.get("os"), serial=fields.get("serial"),
         service=fields["trigger"], service_status=service_state(fields, operation), output=output_text(fields),
         perf=fields.get("perf"), duration=duration_seconds(fields.get("duration")), date=event_date(fields),
         component_serial=fields.get("component_serial"), component_name=fields.get("component_name"),

@@ -27,7 +27,7 @@ from tkalert.document.writer import build_document
 from tkalert.document.reader import parse_valid
 from tkalert.sender.deliver.mail import payload_of
 from tkalert.integrations.zabbix.api import MEDIA_TYPE_NAME, ZABBIX_KEYS, access_from_section, media_type_yaml
-from tkalert.integrations.zabbix.message import KEYS, REST_KEY, MessageError, event_from_message, parse_fields
+from tkalert.integrations.zabbix.alert_message import KEYS, REST_KEY, MessageError, event_from_message, parse_fields
 
 ROOT = Path(__file__).resolve().parent.parent
 MEDIA_TYPE = ROOT / "tkalert" / "integrations" / "zabbix" / "media_type.yaml"
@@ -91,7 +91,7 @@ def test_every_template_line_is_a_known_key_and_output_comes_last(mode):
 
 def test_problem_message_becomes_the_alert():
     event = event_from_message(expand("PROBLEM"))
-    assert (event.kind, event.host, event.ip, event.service) == (
+    assert (event.event_type, event.host, event.ip, event.service) == (
         "service", "hw-node-01", "192.0.2.10", "PSU 1: temperature 95 °C >= 90")
     assert (event.service_status, event.notification_type) == ("CRITICAL", "PROBLEM")
     assert (event.serial, event.os, event.component_serial, event.component_name) == (
