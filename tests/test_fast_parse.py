@@ -56,3 +56,12 @@ def test_unusual_argv_goes_to_click():
 def test_every_option_in_the_table_is_a_click_option():
     names = {n for p in click_command().params for n in p.opts + p.secondary_opts}
     assert {n for o in OPTIONS for n in o.names} | {"--version"} == names
+
+
+def test_every_event_field_is_set_by_the_option_its_errors_name():
+    from tkalert.cli.options import OPTIONS
+    from tkalert.document.event import Event, option_of
+
+    names = {option.dest: option.names for option in OPTIONS}
+    for field in Event.given_fields():
+        assert option_of(field) in names[field], field

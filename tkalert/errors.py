@@ -6,6 +6,12 @@ down, refused) are not exceptions: they are results recorded as data by the deli
 """
 
 
+def one_line(text, limit: int | None = None) -> str:
+    """Any text (an exception, a server's reply, gpg's stderr) as one line of single spaces, cut at `limit`."""
+    line = " ".join(str(text).split())
+    return line if limit is None else line[:limit]
+
+
 class TkalertError(Exception):
     """Base class: a failure the user can act on; str() is the one line they see."""
 

@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable
 
 from tkalert import __version__
+from tkalert.errors import one_line
 
 PLUGIN_CODES = {"OK": 0, "WARNING": 1, "CRITICAL": 2, "UNKNOWN": 3}
 EX_IOERR, EX_NOPERM = 74, 77
@@ -94,10 +95,6 @@ def _user_name(uid: int) -> str:
         return pwd.getpwuid(uid).pw_name
     except KeyError:
         return str(uid)
-
-
-def one_line(text: str) -> str:
-    return " ".join(str(text).split())
 
 
 def guard(body: Callable[[], int], on_failure: Callable[[Failure], int], verbose: bool = False) -> int:

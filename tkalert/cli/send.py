@@ -14,14 +14,11 @@ from functools import lru_cache
 
 from tkalert import __version__
 from tkalert.cli.options import OPTIONS, fast_parse
-from tkalert.cli.boundary import check_failure, command_failure, fail, guard, one_line, plugin_line
+from tkalert.cli.boundary import check_failure, command_failure, fail, guard, plugin_line
+from tkalert.errors import one_line
 
 log = logging.getLogger("tkalert")
 LOG_FORMAT = "%(asctime)s [%(levelname)s] %(message)s"
-EVENT_OPTIONS = (
-    "auth_key", "contact_person", "contact_mail", "date", "host", "ip", "host_status", "os", "serial", "service",
-    "service_status", "output", "perf", "duration", "component_serial", "component_name", "notification_type",
-)
 
 
 @lru_cache(maxsize=1)
@@ -100,7 +97,7 @@ def _run(params: dict, started: float) -> int:
         print("tkalert not enabled, exit.")
         return 0
     event_type = (params["event_type"] or "heartbeat").strip().lower()
-    event = Event(event_type=event_type, **{k: params[k] for k in EVENT_OPTIONS})
+    event = Event(event_type=event_type, **{k: params[k] for k in Event.given_fields()})
     if params["dump"] is not None:
         return _dump(event, settings, params["dump"])
     return _send(event, settings, params, started)

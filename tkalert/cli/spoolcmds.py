@@ -12,6 +12,8 @@ from datetime import datetime, timezone
 
 import click
 
+from tkalert.errors import one_line
+
 STATES = ("queued", "folded", "sent", "failed", "expired")
 COLUMNS = ("TIME", "TYPE", "HOST/SERVICE", "STATE", "DESTINATION", "MESSAGE-ID", "LAST ERROR")
 
@@ -101,7 +103,7 @@ def _row(record) -> tuple[str, ...]:
     if record.state == "queued" and record.attempts:
         error = f"{error} (attempt {record.attempts}, next {_when(record.next_try)})"
     return (_when(record.time), record.kind, where, record.state, record.destination or "-", record.message_id,
-            " ".join(error.split()))
+            one_line(error))
 
 
 def _when(moment: float | None) -> str:

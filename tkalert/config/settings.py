@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import Mapping
 
 from tkalert.config.fields import Section
-from tkalert.errors import ConfigError
+from tkalert.errors import ConfigError, one_line
 
 DEFAULT_CONFIG = Path("/etc/tkalert/tkalert.conf")
 DEFAULT_GNUPG_CONFIG = Path("/etc/tkalert/gnupg.conf")
@@ -73,7 +73,7 @@ def load_settings(path: str | os.PathLike | None, env: Mapping[str, str] = os.en
             raise ConfigError(f"config file {cfg_path} does not exist (give an existing file with --config)")
         return _with_env_secrets(Settings(), env)
     except (OSError, UnicodeDecodeError, configparser.Error) as exc:
-        raise ConfigError(f"cannot read config file {cfg_path}: {_one_line(exc)}") from None
+        raise ConfigError(f"cannot read config file {cfg_path}: {one_line(exc)}") from None
     return _with_env_secrets(_settings_from(parser, cfg_path), env)
 
 
@@ -138,6 +138,3 @@ def _fingerprint(value: str, key: str, section: Section) -> str:
         )
     return fpr
 
-
-def _one_line(exc: Exception) -> str:
-    return " ".join(str(exc).split())

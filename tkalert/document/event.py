@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields, replace
 
 from tkalert.errors import UsageError
 
-KINDS = ("heartbeat", "service", "host", "test")
+EVENT_TYPES = ("heartbeat", "service", "host", "test")
 SERVICE_STATES = ("OK", "WARNING", "CRITICAL", "UNKNOWN")
 HOST_STATES = ("UP", "DOWN", "UNREACHABLE")
 # Nagios/Icinga 1 notification types; Icinga 2 passes the same words in mixed case (Problem, DowntimeStart, ...).
@@ -24,20 +24,17 @@ NOTIFICATION_TYPES = (
 )
 ABSENT = ("", "NOT_SET")
 
-# field -> the option that sets it, so an error names what the user typed
-OPTION_OF = {
-    "auth_key": "--auth-key", "contact_person": "--contact-person", "contact_mail": "--contact-mail",
-    "date": "--date", "host": "--host", "ip": "--ip", "host_status": "--host-status", "os": "--os",
-    "serial": "--serial", "service": "--service", "service_status": "--service-status", "output": "--output",
-    "perf": "--perf", "duration": "--duration", "component_serial": "--component-serial",
-    "component_name": "--component-name", "notification_type": "--notification-type",
-}
 REQUIRED = {
     "heartbeat": ("auth_key",),
     "test": ("auth_key",),
     "service": ("auth_key", "host", "service", "service_status"),
     "host": ("auth_key", "host", "host_status"),
 }
+
+
+def option_of(field: str) -> str:
+    """The command-line option that sets a field (auth_key -> --auth-key), so an error names what the user typed."""
+    return "--" + field.replace("_", "-")
 
 
 @dataclass(frozen=True)
@@ -61,15 +58,20 @@ class Event:
     component_name: str | None = None
     notification_type: str | None = None
 
+    @classmethod
+    def given_fields(cls) -> tuple[str, ...]:
+        """The fields a caller fills from its options (everything but --type)."""
+        return tuple(f.name for f in fields(cls) if f.name != "event_type")
+
     @property
     def is_alert(self) -> bool:
         return self.event_type in ("service", "host")
 
     def checked(self) -> "Event":
         """Normalise every value; raise UsageError for the first one that cannot be used."""
-        if self.event_type not in KINDS:
-            raise UsageError(f"--type must be one of {', '.join(KINDS)}, not {self.event_type!r}")
-        values = {f.name: absent_to_none(getattr(self, f.name)) for f in fields(self) if f.name != "event_type"}
+        if self.event_type not in EVENT_TYPES:
+            raise UsageError(f"--type must be one of {', '.join(EVENT_TYPES)}, not {self.event_type!r}")
+        values = {name: absent_to_none(getattr(self, name)) for name in self.given_fields()}
         values["date"] = _number(values["date"], "date")
         values["duration"] = _number(values["duration"], "duration")
         values["service_status"] = _state(values["service_status"], SERVICE_STATES, "service_status")
@@ -77,7 +79,7 @@ class Event:
         values["notification_type"] = _state(values["notification_type"], NOTIFICATION_TYPES, "notification_type")
         missing = [name for name in REQUIRED[self.event_type] if values[name] is None]
         if missing:
-            raise UsageError(f"--type={self.event_type} needs {OPTION_OF[missing[0]]} "
+            raise UsageError(f"--type={self.event_type} needs {option_of(missing[0])} "
                              "(or its value in the config file)")
         return replace(self, **values)
 
@@ -101,9 +103,9 @@ def _number(value, name: str) -> float | None:
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise UsageError(f"{OPTION_OF[name]} must be a number of seconds, not {_shown(value)}") from None
+        raise UsageError(f"{option_of(name)} must be a number of seconds, not {_shown(value)}") from None
     if not math.isfinite(number) or number < 0:
-        raise UsageError(f"{OPTION_OF[name]} must be a finite number of seconds >= 0, not {_shown(value)}")
+        raise UsageError(f"{option_of(name)} must be a finite number of seconds >= 0, not {_shown(value)}")
     return number
 
 
@@ -115,7 +117,7 @@ def _state(value, allowed: tuple[str, ...], name: str) -> str | None:
         return allowed[int(word)]  # Nagios state numbers: 0 OK/UP, 1 WARNING/DOWN, ...
     if word in allowed:
         return word
-    raise UsageError(f"{OPTION_OF[name]} must be one of {', '.join(allowed)}, not {_shown(value)}")
+    raise UsageError(f"{option_of(name)} must be one of {', '.join(allowed)}, not {_shown(value)}")
 
 
 def _shown(value) -> str:

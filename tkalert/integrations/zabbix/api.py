@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Mapping
 
 from tkalert.config.fields import Section
-from tkalert.errors import TkalertError
+from tkalert.errors import TkalertError, one_line
 
 MEDIA_TYPE_NAME = "tkalert"  # the name in media_type.yaml
 ZABBIX_KEYS = {"url", "user", "password", "password_file", "token", "token_file", "timeout", "ca_file"}
@@ -101,9 +101,9 @@ class Session:
         except ZabbixAPIException as exc:
             error = exc.error or {}
             detail = f"{error.get('message', '')} {error.get('data', '')}".strip() or str(exc)
-            raise ApiError(f"Zabbix API at {self.access.url} refused to {what}: {_one_line(detail)}") from None
+            raise ApiError(f"Zabbix API at {self.access.url} refused to {what}: {one_line(detail)}") from None
         except (RequestException, ValueError) as exc:
-            raise ApiError(f"cannot reach the Zabbix API at {self.access.url} to {what}: {_one_line(exc)}") from None
+            raise ApiError(f"cannot reach the Zabbix API at {self.access.url} to {what}: {one_line(exc)}") from None
 
     def host_inventory(self, host: str) -> dict[str, str]:
         """{"serial": ..., "os": ...} from the host's inventory (technical name); empty values left out."""
@@ -172,34 +172,27 @@ class Session:
 def inventory_within(access: ApiAccess, host: str) -> dict[str, str]:
     """host_inventory in a fresh session, given up after access.timeout (at most INVENTORY_BUDGET) seconds in all:
     requests' own timeout counts per request, and login, query and logout are three or four of them."""
-    import threading
     from dataclasses import replace
 
+    from tkalert.deadline import StillRunning, call_within
+
     access = replace(access, timeout=min(access.timeout, INVENTORY_BUDGET))
-    outcome: dict = {}
 
-    def look_up() -> None:
-        try:
-            with Session(access) as session:
-                outcome["inventory"] = session.host_inventory(host)
-        except Exception as exc:  # handed to the caller's thread below
-            outcome["error"] = exc
+    def look_up() -> dict[str, str]:
+        with Session(access) as session:
+            return session.host_inventory(host)
 
-    worker = threading.Thread(target=look_up, name="zabbix-inventory", daemon=True)
-    worker.start()
-    worker.join(access.timeout)
-    if worker.is_alive():
-        raise ApiError(f"no answer from the Zabbix API at {access.url} within {access.timeout:g}s")
-    if "error" in outcome:
-        error = outcome["error"]
-        raise error if isinstance(error, TkalertError) else ApiError(f"inventory lookup failed: {_one_line(error)}")
-    return outcome["inventory"]
+    try:
+        return call_within(access.timeout, look_up, "zabbix-inventory")
+    except StillRunning:
+        raise ApiError(f"no answer from the Zabbix API at {access.url} within {access.timeout:g}s") from None
+    except TkalertError:
+        raise
+    except Exception as exc:
+        raise ApiError(f"inventory lookup failed: {one_line(exc)}") from None
 
 
 def _sendto(media: dict) -> str:
     sendto = media.get("sendto")
     return sendto[0] if isinstance(sendto, list) and sendto else str(sendto or "")
 
-
-def _one_line(value) -> str:
-    return " ".join(str(value).split())

@@ -12,6 +12,7 @@ import smtplib
 import ssl
 from dataclasses import dataclass
 
+from tkalert.errors import one_line
 from tkalert.sender.deliver.tls import PinMismatch
 
 
@@ -43,7 +44,7 @@ def classify(exc: BaseException) -> Failure:
     if isinstance(exc, smtplib.SMTPResponseException):
         return Failure(f"{exc.smtp_code} {_text(exc.smtp_error)}", exc.smtp_code >= 500)
     if isinstance(exc, smtplib.SMTPNotSupportedError):
-        return Failure(f"server does not support it: {_one_line(exc)}", True, FIX_SECURITY)
+        return Failure(f"server does not support it: {one_line(exc)}", True, FIX_SECURITY)
     if isinstance(exc, PinMismatch):
         return Failure(f"certificate refused: {_ssl_text(exc)}", True, FIX_PIN)
     if isinstance(exc, ssl.SSLCertVerificationError):
@@ -54,7 +55,7 @@ def classify(exc: BaseException) -> Failure:
         return Failure("timed out", False, FIX_REACH)
     if isinstance(exc, ConnectionRefusedError):
         return Failure("connection refused", False, FIX_REACH)
-    return Failure(_one_line(exc) or type(exc).__name__, False, FIX_REACH)
+    return Failure(one_line(exc) or type(exc).__name__, False, FIX_REACH)
 
 
 FIX_REACH = "check host and port, that the server runs, and that a firewall lets this machine through"
@@ -68,14 +69,11 @@ FIX_VERIFY = "give the CA that signed the server's certificate in ca_file, or pi
 
 
 def _text(value) -> str:
-    return _one_line(value.decode("utf-8", "replace") if isinstance(value, bytes) else value)
+    return one_line(value.decode("utf-8", "replace") if isinstance(value, bytes) else value)
 
 
 def _ssl_text(exc: ssl.SSLError) -> str:
     if isinstance(exc, ssl.SSLCertVerificationError) and exc.verify_message:
         return exc.verify_message
-    return _one_line(exc.args[-1] if exc.args and isinstance(exc.args[-1], str) else exc)
+    return one_line(exc.args[-1] if exc.args and isinstance(exc.args[-1], str) else exc)
 
-
-def _one_line(value) -> str:
-    return " ".join(str(value).split())

@@ -28,6 +28,7 @@ from __future__ import annotations
 import smtplib
 from typing import ClassVar
 
+from tkalert.errors import one_line
 from tkalert.sender.deliver.failure import TransportFailure
 from tkalert.sender.deliver.destination import REQUIRED, DestinationOptions
 from tkalert.sender.deliver.smtp import MAIL_OPTIONS, TLS_OPTIONS, SmtpTransport
@@ -118,4 +119,4 @@ def _session(requests, ca_file, timeout: float):
 
 
 def _short(exc: Exception) -> str:
-    return " ".join(str(exc).split())[:200]
+    return one_line(exc, 200)

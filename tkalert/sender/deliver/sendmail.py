@@ -29,7 +29,7 @@ from tkalert.sender.deliver.mail import FORMATS, compose
 from tkalert.sender.deliver.destination import DestinationOptions
 from tkalert.sender.deliver.outcome import Outcome
 from tkalert.sender.deliver.probe import Step
-from tkalert.errors import ConfigError
+from tkalert.errors import ConfigError, one_line
 from tkalert.sender.message import SealedMessage
 
 KNOWN = {"command": "/usr/sbin/sendmail", "mail_from": None, "mail_to": None, "format": "pgpmime", "timeout": "30"}
@@ -83,7 +83,7 @@ class SendmailTransport:
         except subprocess.TimeoutExpired:
             return self._failed(message, f"{self.command[0]} did not finish in {self.timeout:g} s", permanent=False)
         if done.returncode != 0:
-            said = " ".join(done.stderr.decode("utf-8", "replace").split())[:200]
+            said = one_line(done.stderr.decode("utf-8", "replace"), 200)
             text = f"{self.command[0]} exited with {done.returncode}" + (f": {said}" if said else "")
             return self._failed(message, text, permanent=done.returncode in PERMANENT_EXITS)
         return Outcome.sent(message.message_id, self.name)

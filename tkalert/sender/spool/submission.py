@@ -10,14 +10,14 @@ timer's `tkalert flush`.
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass
 from typing import Callable
 
+from tkalert.deadline import StillRunning, call_within
 from tkalert.sender.message import SealedMessage
-from tkalert.sender.spool.folding import MakeDigest
 from tkalert.sender.spool.entry import new_entry
+from tkalert.sender.spool.folding import MakeDigest
 from tkalert.sender.spool.site import Site, open_site
 from tkalert.sender.spool.storm import StormControl, Verdict
 
@@ -72,20 +72,15 @@ def flush_once(site: Site, settings, message_id: str, verdict: Verdict, clock, m
     lock = FileLock(site.outbox.lock_path("flush"))
     if not lock.try_acquire():
         return _unflushed(message_id, verdict, "another tkalert process is delivering; it sends this one too")
-    outcome: dict = {}
-    worker = threading.Thread(target=_flush_holding, args=(lock, site, settings, clock, make_digest, outcome),
-                              name="tkalert-flush", daemon=True)
-    worker.start()
-    worker.join(site.policy.spool.hook_budget)
-    if worker.is_alive():
-        budget = site.policy.spool.hook_budget
+    budget = site.policy.spool.hook_budget
+    try:
+        report = call_within(budget, lambda: _flush_holding(lock, site, settings, clock, make_digest), "tkalert-flush")
+    except StillRunning:
         return _unflushed(message_id, verdict, f"delivery still running after {budget:g}s; `tkalert flush` finishes it")
-    if "error" in outcome:
-        raise outcome["error"]
-    return _result_from(outcome["report"], message_id, verdict)
+    return _result_from(report, message_id, verdict)
 
 
-def _flush_holding(lock, site: Site, settings, clock, make_digest, outcome: dict) -> None:
+def _flush_holding(lock, site: Site, settings, clock, make_digest):
     from tkalert.sender.spool.flusher import Flusher
 
     try:
@@ -93,10 +88,7 @@ def _flush_holding(lock, site: Site, settings, clock, make_digest, outcome: dict
         # before submit stops waiting, so a hook rarely exits in the middle of a send (which resends it later).
         budget = site.policy.spool.hook_budget
         deadline = time.monotonic() + max(budget - STOP_MARGIN, budget / 2)
-        outcome["report"] = Flusher(settings, site.policy, site.outbox, site.archive, clock, make_digest,
-                                    deadline).run()
-    except BaseException as exc:  # handed to the calling thread, which raises it
-        outcome["error"] = exc
+        return Flusher(settings, site.policy, site.outbox, site.archive, clock, make_digest, deadline).run()
     finally:
         lock.release()
 
