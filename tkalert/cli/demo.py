@@ -1,9 +1,9 @@
 """`tkalert demo`: the whole sender pipeline on an embedded default: no server, no keys, no config needed.
 
 In a temporary directory it creates a vendor key and a system key (tkalert.openpgp.keys), starts an SMTP inbox on a
-localhost port the kernel picks (tkalert.inbox), sends a heartbeat and TKalert 1.5's reference IPMI alert through
-the real document -> seal -> spool -> deliver steps, then plays the vendor: opens each mail (tkalert.openpgp.unseal), checks
-the signature and validates the document against the XSD.
+localhost port the kernel picks (tkalert.inbox), sends a heartbeat and TKalert 1.5's reference IPMI alert through the
+real document -> seal -> spool -> deliver steps, then plays the vendor: opens each mail (tkalert.openpgp.unseal),
+checks the signature and validates the document against the XSD.
 """
 
 from __future__ import annotations
