@@ -47,7 +47,8 @@ def test_sealing_failure_is_critical_with_the_reason(tmp_path, keys, smtp_sink):
     config.write_text(config.read_text().replace(keys.vendor, "A" * 40))
     code, output = check(config)
     assert code == 2, output
-    assert output.startswith("TKALERT HEARTBEAT CRITICAL - could not send heartbeat: ") and "A" * 40 in output
+    assert output.startswith("TKALERT HEARTBEAT CRITICAL - could not send heartbeat ") and "A" * 40 in output
+    assert "not sealed" in output and "kept in the spool" in output
     assert smtp_sink.mails == []
 
 

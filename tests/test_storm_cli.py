@@ -1,8 +1,8 @@
 """500 real `tkalert` processes started at once on one spool: every event arrives, on its own or in a digest.
 
 tests/spool/test_concurrency.py gates 500 calls of the spool's `submit` to the same instant; this one runs the whole
-command (argv parsing, build, spool, storm control, opportunistic flush) as a monitoring daemon would, without
-gpg so the suite stays quick (sealing is tested on its own).
+command (argv parsing, document, seal with the real gpg, spool, storm control, opportunistic flush) as a monitoring
+daemon would. (An unencrypted send never enters the configured spool: --disable-gpg-encryption cannot stand in.)
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ EVENTS = 500
 def test_500_tkalert_processes_lose_nothing(tmp_path, keys, smtp_sink):
     config = write_config(tmp_path / "c.conf", keys, smtp_sink.port, tmp_path / "state",
                           extra="[storm]\ninterval = 5s\n")
-    base = [sys.executable, "-m", "tkalert", "--config", str(config), "--disable-gpg-encryption", "--type=service",
+    base = [sys.executable, "-m", "tkalert", "--config", str(config), "--type=service",
             "--service-status=CRITICAL"]
     children = [subprocess.Popen([*base, f"--host=node{i % 50}", f"--service=disk{i}", f"--output=event {i}"],
                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for i in range(EVENTS)]
@@ -37,7 +37,9 @@ def test_500_tkalert_processes_lose_nothing(tmp_path, keys, smtp_sink):
 
     outputs, digests = [], 0
     for mail in smtp_sink.emails():
-        root = parse_valid(payload_of(mail))
+        plaintext, signer = keys.decrypt(payload_of(mail))
+        assert signer == keys.system
+        root = parse_valid(plaintext)
         if root.tag == "digest":
             digests += 1
             outputs += [alert.findtext("service/plugin-output") for alert in root.find("events")]

@@ -18,8 +18,7 @@ from cast.plugins import TESTS, daemon_env
 
 from .spoolkit import plain_digest, sealed
 
-from tkalert.sender.spool import flush, open_site, read_log, submit, take_census
-from tkalert.sender.spool.lock import FileLock
+from tkalert.sender.spool import flush, open_site, read_log, take_census
 
 CHILD = Path(__file__).with_name("spool_child.py")
 STORM_PROCESSES = 500
@@ -109,13 +108,10 @@ def test_kill_9_of_flushers_at_random_moments_loses_nothing(site_config, smtp_si
 
 
 def _queue(settings, count: int) -> list[str]:
+    from tkalert.sender.spool.submission import spool_message
+
     site = open_site(settings)
-    lock = FileLock(site.outbox.lock_path("flush"))
-    assert lock.try_acquire()
-    try:
-        messages = [sealed(service=f"svc{i}") for i in range(count)]
-        for message in messages:
-            assert submit(message, settings, make_digest=None).state == "queued"
-    finally:
-        lock.release()
+    messages = [sealed(service=f"svc{i}") for i in range(count)]
+    for message in messages:
+        assert spool_message(site, message, time.time()) is not None
     return [m.message_id for m in messages]

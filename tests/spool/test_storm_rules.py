@@ -6,7 +6,7 @@ import pytest
 from .spoolkit import EPOCH, plain_digest, sealed
 
 from tkalert.sender.spool import flush, open_site, read_log, submit
-from tkalert.sender.spool.lock import FileLock
+from tkalert.sender.spool.submission import spool_message
 from tkalert.sender.spool.policy import StormPolicy
 from tkalert.sender.spool.storm import bucket_of, decide
 
@@ -92,16 +92,13 @@ def test_a_storm_becomes_single_alerts_plus_one_digest_per_interval(storm_settin
 
 def test_folded_alerts_of_two_intervals_make_two_digests(storm_settings, smtp_sink, clock):
     site = open_site(storm_settings)
-    lock = FileLock(site.outbox.lock_path("flush"))
-    lock.try_acquire()
     ids = []
     for minute in range(2):
         for i in range(5):
             message = sealed(service=f"m{minute}s{i}")
-            submit(message, storm_settings, clock=clock, make_digest=None)
+            spool_message(site, message, clock())  # nobody delivers while the storm is submitted
             ids.append(message.message_id)
         clock.advance(60)
-    lock.release()
     report = flush(storm_settings, clock=clock, make_digest=plain_digest)
     assert sorted(len(ids) for ids in report.digests.values()) == [2, 2]
     assert smtp_sink.delivered() - set(report.digests) == set(ids)
@@ -139,12 +136,9 @@ def test_a_fold_cut_short_after_queuing_its_digest_makes_no_second_digest(storm_
     from tkalert.sender.spool.entry import new_entry
 
     site = open_site(storm_settings)
-    lock = FileLock(site.outbox.lock_path("flush"))
-    lock.try_acquire()  # nobody delivers while the storm is submitted
     messages = [sealed(service=f"svc{i}") for i in range(6)]
     for message in messages:
-        submit(message, storm_settings, clock=clock, make_digest=None)
-    lock.release()
+        spool_message(site, message, clock())  # nobody delivers while the storm is submitted
     folded = sorted(site.outbox.entries("folded"), key=lambda e: e.queued_at)
     assert len(folded) == 3
     digest = plain_digest([e.message for e in folded])

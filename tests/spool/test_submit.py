@@ -5,12 +5,10 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import pytest
 from cast.plugins import ROOT
 
 from .spoolkit import EPOCH, sealed
 
-from tkalert.errors import ConfigError
 from tkalert.sender.spool import open_site, read_log, submit
 
 
@@ -37,13 +35,15 @@ def test_an_override_target_travels_with_the_entry(settings, smtp_sink, clock):
     assert entry.override_to == "tester@vendor.test"
 
 
-def test_misconfiguration_raises_but_the_message_stays_queued(tmp_path, clock):
+def test_once_spooled_a_misconfiguration_is_reported_not_raised(tmp_path, clock):
+    """The entry is durable before the flush finds the config wrong: raising would make the caller retry and send a
+    duplicate under a new message id, so the message is kept and the reason reported."""
     from tkalert.config.settings import Settings
 
     settings = Settings(spool_dir=tmp_path / "spool", state_dir=tmp_path / "state")
     message = sealed()
-    with pytest.raises(ConfigError, match="no destination configured"):
-        submit(message, settings, clock=clock, make_digest=None)
+    result = submit(message, settings, clock=clock, make_digest=None)
+    assert result.state == "queued" and "no destination configured" in result.reason
     assert [r.state for r in read_log(open_site(settings))] == ["queued"]
 
 

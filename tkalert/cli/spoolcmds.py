@@ -14,7 +14,7 @@ import click
 
 from tkalert.errors import one_line
 
-STATES = ("queued", "folded", "sent", "failed", "expired")
+STATES = ("unsealed", "queued", "folded", "sent", "failed", "expired")
 COLUMNS = ("TIME", "TYPE", "HOST/SERVICE", "STATE", "DESTINATION", "MESSAGE-ID", "LAST ERROR")
 
 config_option = click.option("--config", envvar="TKALERT_CONFIG", metavar="FILE", default=None,
@@ -37,22 +37,29 @@ def _site(config):
 @click.option("--now", "now", is_flag=True, help="Try every queued message now, ignoring its back-off.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing unless something failed.")
 def flush(config, wait, retry, now, quiet):
-    """Deliver every queued message that is due, over one connection per destination."""
+    """Seal what waits unsealed, then deliver every queued message that is due, one connection per destination."""
     from tkalert.config.settings import load_settings
-    from tkalert.sender.pipeline import digest_maker
+    from tkalert.openpgp.home import resolve_home
+    from tkalert.sender.pipeline import SendOptions, digest_maker, reseal_pending
     from tkalert.sender.spool import flush as flush_spool, retry_failed
 
     settings = load_settings(config)
+    options = SendOptions(gnupg_home=resolve_home(settings.gnupg_home, None))
+    sealed, unsealed = reseal_pending(settings, options)
+    if sealed and not quiet:
+        click.echo(f"sealed {sealed} kept message(s)")
+    if unsealed:
+        click.echo(f"{unsealed} message(s) still not sealed (see tkalert log --state unsealed)", err=True)
     if retry:
         moved = retry_failed(settings, wait=wait)
         if not quiet:
             click.echo(f"requeued {len(moved)} failed message(s)")
-    report = flush_spool(settings, make_digest=digest_maker(settings), wait=wait, ignore_backoff=now)
+    report = flush_spool(settings, make_digest=digest_maker(settings, options), wait=wait, ignore_backoff=now)
     if not quiet or report.failed or report.expired:
         click.echo(report.summary())
     for message_id, reason in {**report.failed, **report.expired}.items():
         click.echo(f"{message_id}: moved to failed/: {reason}", err=True)
-    return 1 if report.failed or report.expired else 0
+    return 1 if report.failed or report.expired or unsealed else 0
 
 
 @click.command(name="log")

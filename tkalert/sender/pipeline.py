@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from tkalert.document.event import Event
 from tkalert.document.stamp import Stamp, new_message_id, next_sequence, system_id
 from tkalert.document.writer import build_document
 from tkalert.sender.message import Facts, SealedMessage
+from tkalert.sender.owner import act_as_spool_owner
 
 log = logging.getLogger("tkalert")
 
@@ -44,6 +46,13 @@ class SendOptions:
     gnupg_home: Path
     encrypt: bool = True
     override_to: str | None = None
+    trial: bool = False  # `tkalert test --send`: delivered once from a private spool, never queued in the real one
+
+    @property
+    def private_spool(self) -> bool:
+        """Trial sends and unencrypted ones (--disable-gpg-encryption) never enter the configured spool: a flush
+        of that spool would later send a debugging message, auth key and all, in the clear."""
+        return self.trial or not self.encrypt
 
 
 def complete_event(event: Event, settings: Settings) -> Event:
@@ -69,6 +78,9 @@ def render(event: Event, settings: Settings, now: float | None = None) -> tuple[
 
 
 def new_stamp(settings: Settings, now: float) -> Stamp:
+    from tkalert.sender.spool.disk import ensure_dir
+
+    ensure_dir(Path(settings.state_dir))
     return Stamp(new_message_id(), system_id(settings.system_id), next_sequence(settings.state_dir), now)
 
 
@@ -94,10 +106,7 @@ def placeholder_warning(event: Event) -> str | None:
 
 def seal(document: bytes, stamp: Stamp, facts: Facts, settings: Settings, options: SendOptions) -> SealedMessage:
     if options.encrypt:
-        from tkalert.openpgp.seal import seal_document
-
-        log.debug("Sealing with GnuPG home %s", options.gnupg_home)
-        payload = seal_document(document, options.gnupg_home, settings.vendor_keys, settings.system_key)
+        payload = seal_payload(document, settings, options)
     else:
         log.warning("--disable-gpg-encryption: the document leaves this machine unencrypted and unsigned")
         payload = document
@@ -109,6 +118,13 @@ def seal(document: bytes, stamp: Stamp, facts: Facts, settings: Settings, option
     )
 
 
+def seal_payload(document: bytes, settings: Settings, options: SendOptions) -> bytes:
+    from tkalert.openpgp.seal import seal_document
+
+    log.debug("Sealing with GnuPG home %s", options.gnupg_home)
+    return seal_document(document, options.gnupg_home, settings.vendor_keys, settings.system_key)
+
+
 def stamp_time(stamp: Stamp) -> str:
     from tkalert.document.writer import iso_utc
 
@@ -117,15 +133,11 @@ def stamp_time(stamp: Stamp) -> str:
 
 def spool(message: SealedMessage, settings: Settings, options: SendOptions) -> SendResult:
     """Write the message to the outbox first, then let the spool try delivery once (tkalert.sender.spool.submit)."""
-    from tkalert.errors import SpoolError
     from tkalert.sender.spool import submit
 
-    try:
+    with spool_errors(settings):
         submitted = submit(message, settings, make_digest=digest_maker(settings, options),
                            override_to=options.override_to)
-    except OSError as exc:
-        raise SpoolError(f"cannot write the spool {settings.spool_dir}: {exc.strerror or exc}; nothing was sent "
-                         "(free the disk or fix spool_dir in [tkalert], then retry)") from None
     log.info("Spooled %s %s: %s%s", message.document_type, message.message_id, submitted.state,
              f" ({submitted.reason})" if submitted.reason else "")
     if submitted.state == "folded":
@@ -135,7 +147,12 @@ def spool(message: SealedMessage, settings: Settings, options: SendOptions) -> S
 
 
 def send_event(event: Event, settings: Settings, options: SendOptions) -> SendResult:
-    """Build, seal and deliver one event; return what happened."""
+    """Write, seal and deliver one event; return what happened.
+
+    Everything that can be wrong with the command line or the config is found before anything is written, so a
+    failed run queues nothing; from the first write on, the event is kept: a document that cannot be sealed waits
+    in the spool's unsealed/ until `tkalert flush` can seal it."""
+    check_options(settings, options)
     event = complete_event(event, settings)
     document_type = "alert" if event.is_alert else event.event_type
     reason = skip_reason(event)
@@ -143,9 +160,118 @@ def send_event(event: Event, settings: Settings, options: SendOptions) -> SendRe
         log.info("Not sending: %s", reason)
         return SendResult("skipped", document_type, reason=reason)
     warnings = tuple(w for w in (placeholder_warning(event),) if w)
+    if options.private_spool:
+        return replace(_send_privately(event, settings, options), warnings=warnings)
+    act_as_spool_owner(settings)
     document, stamp = render(event, settings)
-    message = seal(document, stamp, facts_of(event), settings, options)
-    return replace(spool(message, settings, options), warnings=warnings)
+    return replace(seal_and_spool(document, stamp, facts_of(event), settings, options), warnings=warnings)
+
+
+def check_options(settings: Settings, options: SendOptions) -> None:
+    from tkalert.errors import ConfigError, UsageError
+    from tkalert.sender.deliver.address import mailbox_problem
+
+    if options.override_to is not None:
+        problem = mailbox_problem(options.override_to)
+        if problem:
+            raise UsageError(f"--override-target-mail {options.override_to!r} {problem}")
+    if not settings.destinations:
+        raise ConfigError(f"{settings.path}: no destination configured: add a [destination NAME] section "
+                          "(see tkalert.conf(5))")
+    if options.encrypt and not settings.vendor_keys:
+        raise ConfigError(f"{settings.path}: no vendor key configured: set vendor_keys (the vendor key's 40-digit "
+                          "fingerprint) in [gnupg], or use --disable-gpg-encryption for a test")
+
+
+def seal_and_spool(document: bytes, stamp: Stamp, facts: Facts, settings: Settings,
+                   options: SendOptions) -> SendResult:
+    """Seal, then spool; a document that cannot be sealed is kept unsealed (the key can be fixed later)."""
+    from tkalert.errors import SealError
+
+    try:
+        message = seal(document, stamp, facts, settings, options)
+    except SealError as exc:
+        unsealed = SealedMessage(
+            message_id=stamp.message_id, document_type=facts.document_type, system_id=stamp.system_id,
+            sequence=stamp.sequence, created=stamp_time(stamp), payload=b"", plaintext=document, encrypted=True,
+            host=facts.host, service=facts.service, monitored_state=facts.monitored_state,
+            notification=facts.notification)
+        keep_unsealed(unsealed, settings, options, str(exc))
+        reason = f"not sealed: {exc}; kept in the spool, `tkalert flush` seals and sends it once the key is fixed"
+        return SendResult("failed", facts.document_type, stamp.message_id, reason)
+    return spool(message, settings, options)
+
+
+def keep_unsealed(message: SealedMessage, settings: Settings, options: SendOptions, error: str) -> None:
+    from tkalert.sender.spool.entry import new_entry
+    from tkalert.sender.spool.site import open_site
+
+    with spool_errors(settings):
+        site = open_site(settings)
+        entry = new_entry(message, time.time(), "unsealed", override_to=options.override_to, last_error=error)
+        site.outbox.add(entry)
+    log.info("Kept %s %s unsealed: %s", message.document_type, message.message_id, error)
+
+
+def reseal_pending(settings: Settings, options: SendOptions) -> tuple[int, int]:
+    """Seal what waits in unsealed/ and queue it (`tkalert flush`); return (sealed, still waiting)."""
+    from tkalert.errors import SealError
+    from tkalert.sender.spool.site import open_site
+
+    act_as_spool_owner(settings)
+    site = open_site(settings)
+    done = waiting = 0
+    for entry in site.outbox.entries("unsealed"):
+        message = entry.message
+        try:
+            sealed = seal_payload(message.plaintext, settings, options)
+        except SealError as exc:
+            site.outbox.save(entry.with_status("unsealed", last_error=str(exc)))
+            waiting += 1
+            continue
+        now = time.time()
+        queued = entry.with_status("queued", message=replace(message, payload=sealed), next_try=now, last_error=None)
+        site.outbox.save(queued)
+        site.outbox.remove(message.message_id, "unsealed")
+        done += 1
+    return done, waiting
+
+
+@contextmanager
+def spool_errors(settings: Settings):
+    """An OSError while the message is not yet on disk: nothing is kept, the caller must try again (75), and
+    the line says which file and why (a permission problem names the owner, never "free the disk")."""
+    from tkalert.errors import SpoolError
+
+    try:
+        yield
+    except PermissionError as exc:
+        from tkalert.cli.boundary import permission_line
+
+        raise SpoolError(f"cannot write the spool: {permission_line(exc)}; nothing was sent") from None
+    except OSError as exc:
+        where = exc.filename or settings.spool_dir
+        raise SpoolError(f"cannot write the spool ({where}): {exc.strerror or exc}; nothing was sent "
+                         "(free the disk or fix spool_dir in [tkalert], then retry)") from None
+
+
+def _send_privately(event: Event, settings: Settings, options: SendOptions) -> SendResult:
+    """A trial or unencrypted send: written, delivered once and removed in a private spool of its own."""
+    import shutil
+    import tempfile
+
+    private = Path(tempfile.mkdtemp(prefix="tkalert-trial-"))
+    try:
+        sections = {name: values for name, values in settings.sections.items() if name != "archive"}
+        trial = replace(settings, spool_dir=private / "spool", state_dir=private / "state", sections=sections)
+        document, stamp = render(event, trial)
+        result = seal_and_spool(document, stamp, facts_of(event), trial, options)
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
+    if result.state in ("queued", "failed"):
+        return replace(result, state="failed", reason=f"{result.reason or 'not delivered'} (a trial send is not "
+                                                      "kept for a retry)")
+    return result
 
 
 def seal_digest(messages: list[SealedMessage], settings: Settings, options: SendOptions,

@@ -13,6 +13,7 @@ each transport's `probe()` for `tkalert test`: the connection stages one by one,
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 
 from tkalert.config.fields import choice, place
@@ -21,6 +22,7 @@ from tkalert.sender.deliver.outcome import Outcome
 from tkalert.errors import ConfigError
 from tkalert.sender.message import SealedMessage
 
+MIN_WAIT = 1.0  # seconds: the shortest network wait a deadline leaves a transport (a reply still has a chance)
 # transport name -> "module:class"; imported only when a destination uses it (the hook path stays lean).
 TRANSPORTS = {
     "smtp": "tkalert.sender.deliver.smtp:SmtpTransport",
@@ -40,14 +42,18 @@ def open_transport(destination: Destination, settings: Settings):
 
 def deliver_batch(
     messages: Sequence[SealedMessage], settings: Settings, override_to: str | None = None,
-    on_outcome: Callable[[Outcome], None] | None = None,
+    on_outcome: Callable[[Outcome], None] | None = None, deadline: float | None = None,
 ) -> list[Outcome]:
     """Try each destination in order; a message goes to the next one only when the previous failed.
 
     `on_outcome` hears each message's final outcome as soon as it is known (a delivery at once, a failure after
     the last destination), so the spool can record it before the next message goes: a flusher killed mid-batch
-    then resends at most the one message that was on the wire."""
+    then resends at most the one message that was on the wire. `deadline` (time.monotonic()) caps every network
+    wait, so a server that accepts and never answers costs a recorded failure, not the caller's whole budget."""
     transports = _transports(settings, override_to)
+    if deadline is not None:
+        for transport in transports:
+            transport.timeout = min(transport.timeout, max(MIN_WAIT, deadline - time.monotonic()))
     pending = list(messages)
     tried: dict[str, list[Outcome]] = {m.message_id: [] for m in messages}
     for index, transport in enumerate(transports):

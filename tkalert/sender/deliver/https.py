@@ -136,7 +136,9 @@ class HttpsTransport:
         return TlsPolicy(pins=recorded[:2]), False
 
     def _record(self, fpr: str) -> None:
-        self.tofu_file.parent.mkdir(parents=True, exist_ok=True)
+        from tkalert.sender.spool.disk import ensure_dir
+
+        ensure_dir(self.tofu_file.parent)
         partial = self.tofu_file.with_name(self.tofu_file.name + ".new")
         partial.write_text(pretty(fpr) + "\n", encoding="ascii")
         os.replace(partial, self.tofu_file)

@@ -15,10 +15,18 @@ DIR_MODE = 0o700
 
 
 def ensure_dir(path: Path) -> Path:
-    """Create a 0700 directory (and parents); leave the mode of an existing one alone."""
-    if not path.is_dir():
-        path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
-        os.chmod(path, DIR_MODE)  # mkdir's mode is filtered by the umask
+    """Create a 0700 directory and every missing parent 0700 too (mkdir's mode is filtered by the umask, and
+    `parents=True` gives the parents the umask's mode); leave the mode of an existing directory alone."""
+    path = Path(path)
+    if path.is_dir():
+        return path
+    missing = [path, *(p for p in path.parents if not p.exists())]
+    for directory in reversed(missing):
+        try:
+            directory.mkdir(mode=DIR_MODE)
+        except FileExistsError:
+            continue  # made meanwhile by another process: its mode is its maker's business
+        os.chmod(directory, DIR_MODE)
     return path
 
 

@@ -18,7 +18,7 @@ from tkalert.sender.message import SealedMessage
 FORMAT = 1
 # SealedMessage field -> its key in the file: the file format stays as tkalert 0.1 wrote it
 FILE_KEYS = {"document_type": "kind", "monitored_state": "state"}
-STATUSES = ("queued", "folded", "sent", "failed", "expired")
+STATUSES = ("unsealed", "queued", "folded", "sent", "failed", "expired")
 FIELDS = {key: name for name, key in FILE_KEYS.items()}
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 

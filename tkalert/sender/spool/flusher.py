@@ -164,17 +164,43 @@ class Flusher:
         return False
 
     def deliver(self, due: list[Entry]) -> None:
-        from tkalert.sender.deliver import deliver_batch  # imported only when something is due
-
         for override_to in sorted({e.override_to for e in due}, key=lambda a: a or ""):
             batch = {e.message_id: e for e in due if e.override_to == override_to}
-            # Each outcome is recorded the moment it is known, not when the batch ends (see deliver_batch).
             try:
-                deliver_batch([e.message for e in batch.values()], self.settings, override_to,
-                              on_outcome=lambda outcome, batch=batch: self.record(batch[outcome.message_id], outcome))
+                self.deliver_isolated(batch, override_to)
             except BudgetSpent:
                 self.report.complete = False
                 return
+
+    def deliver_isolated(self, batch: dict[str, Entry], override_to: str | None) -> None:
+        """Deliver a batch; when it breaks in a way no transport turned into an outcome (a bug, a message that
+        cannot be composed), try its undecided entries one by one, and move the one that breaks alone to failed/
+        with the reason: one poison entry must not block the queue behind it."""
+        from tkalert.sender.deliver import deliver_batch  # imported only when something is due
+        from tkalert.errors import ConfigError, one_line
+
+        decided: set[str] = set()
+
+        def on_outcome(outcome) -> None:
+            decided.add(outcome.message_id)
+            self.record(batch[outcome.message_id], outcome)
+
+        try:
+            # Each outcome is recorded the moment it is known, not when the batch ends (see deliver_batch).
+            deliver_batch([e.message for e in batch.values()], self.settings, override_to, on_outcome=on_outcome,
+                          deadline=self.deadline)
+        except (BudgetSpent, ConfigError):
+            raise
+        except Exception as exc:
+            left = {i: e for i, e in batch.items() if i not in decided}
+            if len(left) > 1:
+                for message_id, entry in left.items():
+                    self.deliver_isolated({message_id: entry}, override_to)
+            elif left:
+                entry = next(iter(left.values()))
+                reason = f"cannot be delivered: {type(exc).__name__}: {one_line(exc)}"
+                self.to_failed(entry.with_status("failed", finished_at=self.clock(), last_error=reason))
+                self.report.failed[entry.message_id] = reason
 
     def record(self, entry: Entry, outcome) -> None:
         now = self.clock()

@@ -25,7 +25,7 @@ class LogRecord:
     alert_state: str | None  # the monitored state (CRITICAL, ...), not the delivery state
     destination: str | None  # the destination of the last attempt
     message_id: str
-    state: str  # queued | folded | sent | failed | expired
+    state: str  # unsealed | queued | folded | sent | failed | expired
     attempts: int
     next_try: float | None  # queued only
     last_error: str | None
@@ -59,7 +59,7 @@ def find_entry(site: Site, id_prefix: str) -> Entry:
 
 
 def _all_entries(site: Site):
-    for area in ("outbox", "folded", "failed"):
+    for area in ("unsealed", "outbox", "folded", "failed"):
         yield from site.outbox.entries(area)
     yield from site.archive.entries()
 

@@ -1,6 +1,8 @@
 """Outbox: the spool directory (default /var/spool/tkalert) and where each entry lies in it.
 
     tmp/        half-written files; a crash leaves only these behind, and they are garbage
+    unsealed/   written but not sealed (the vendor or system key was missing, expired or revoked): kept until
+                `tkalert flush` can seal them, then queued; the spool check is CRITICAL while any waits here
     outbox/     queued: due for delivery at the entry's next try
     folded/     held by storm control for the digest of their interval
     failed/     permanently refused or expired; kept until an admin retries or removes them
@@ -19,9 +21,9 @@ from typing import Iterator
 from tkalert.sender.spool import disk
 from tkalert.sender.spool.entry import Entry, check_message_id, dumps, loads
 
-AREAS = ("outbox", "folded", "failed")
-STATUS_AREA = {"queued": "outbox", "folded": "folded", "failed": "failed", "expired": "failed"}
-AREA_STATUS = {"outbox": "queued", "folded": "folded"}
+AREAS = ("unsealed", "outbox", "folded", "failed")
+STATUS_AREA = {"unsealed": "unsealed", "queued": "outbox", "folded": "folded", "failed": "failed", "expired": "failed"}
+AREA_STATUS = {"unsealed": "unsealed", "outbox": "queued", "folded": "folded"}
 STALE_TMP = 3600.0  # a temp file this old belongs to a process that died
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from tkalert.sender.owner import act_as_spool_owner
 from tkalert.sender.spool.archive import Archive
 from tkalert.sender.spool.outbox import Outbox
 from tkalert.sender.spool.policy import Policy, load_policy
@@ -22,6 +23,7 @@ class Site:
 
 
 def open_site(settings, create: bool = True) -> Site:
+    act_as_spool_owner(settings)  # before any file is touched: everything created belongs to the spool's owner
     policy = load_policy(settings)
     outbox = Outbox(Path(settings.spool_dir))
     archive = Archive(policy.archive.directory, policy.archive.keep, policy.categories.archive)

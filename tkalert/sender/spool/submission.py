@@ -1,10 +1,15 @@
 """Submission: what the notification hook calls once per event — spool first, then at most one quick flush.
 
 Takes a `SealedMessage` from seal and returns a `SubmitResult` to the hook (tkalert.sender.pipeline). The order is
-the guarantee: the entry is on disk (temp file, fsync, rename) in its final area before any network is touched. Then one
-opportunistic flush, only if no other process holds the flush lock; it runs in a worker thread that submit waits for
-at most `[spool] hook_budget` seconds, so the hook returns well inside the caller's timeout (Nagios 30 s, Zabbix 40 s,
-Icinga 2 60 s) even when the server hangs. Whatever is left is delivered by the lock holder's next round or by the
+the guarantee: the entry is on disk (temp file, fsync, rename) in its final area before any network is touched, and
+from then on nothing is raised: whatever goes wrong later (a full disk while recording, a bug in a transport), the
+message is kept and retried, so a caller that retries on failure could only send a duplicate. Only a failure to
+write the entry itself raises (the caller answers EX_TEMPFAIL).
+
+Then one flush, within `[spool] hook_budget` seconds in all, so the hook returns well inside the caller's timeout
+(Nagios 30 s, Zabbix 40 s, Icinga 2 60 s) even when the server hangs: when another process holds the flush lock,
+submit waits until that process has sent this message or lets go of the lock; it then reads what became of the
+message from the spool itself (sent, failed, queued with its last error). Whatever is left is delivered by the
 timer's `tkalert flush`.
 """
 
@@ -22,6 +27,7 @@ from tkalert.sender.spool.site import Site, open_site
 from tkalert.sender.spool.storm import StormControl, Verdict
 
 STOP_MARGIN = 3.0  # seconds of the hook budget kept for the message on the wire when the flusher's deadline comes
+POLL = 0.05  # seconds between two looks at the lock and at this message's place while another process flushes
 STATES = ("sent", "queued", "folded", "failed", "skipped")
 CATEGORY_OF = {"heartbeat": "heartbeat", "alert": "alerts", "report": "report"}
 
@@ -49,7 +55,15 @@ def submit(message: SealedMessage, settings, *, clock: Callable[[], float] = tim
     verdict = spool_message(site, message, clock(), override_to)
     if verdict is None:
         return SubmitResult("queued", message.message_id, "already spooled")
-    return flush_once(site, settings, message.message_id, verdict, clock, make_digest)
+    if verdict.fold:
+        return SubmitResult("folded", message.message_id, verdict.reason)
+    try:
+        return flush_once(site, settings, message.message_id, clock, make_digest)
+    except Exception as exc:  # the entry is durable: report, never raise (a retry by the caller duplicates)
+        from tkalert.errors import one_line
+
+        return SubmitResult("queued", message.message_id,
+                            f"kept in the spool; this delivery attempt failed: {one_line(exc) or type(exc).__name__}")
 
 
 def spool_message(site: Site, message: SealedMessage, now: float, override_to: str | None = None) -> Verdict | None:
@@ -66,45 +80,49 @@ def spool_message(site: Site, message: SealedMessage, now: float, override_to: s
     return verdict if site.outbox.add(entry) else None
 
 
-def flush_once(site: Site, settings, message_id: str, verdict: Verdict, clock, make_digest) -> SubmitResult:
+def flush_once(site: Site, settings, message_id: str, clock, make_digest) -> SubmitResult:
     from tkalert.sender.spool.lock import FileLock
 
-    lock = FileLock(site.outbox.lock_path("flush"))
-    if not lock.try_acquire():
-        return _unflushed(message_id, verdict, "another tkalert process is delivering; it sends this one too")
     budget = site.policy.spool.hook_budget
+    give_up = time.monotonic() + budget
+    lock = FileLock(site.outbox.lock_path("flush"))
+    while not lock.try_acquire():  # another process is delivering: it may well send this message too
+        if site.outbox.locate(message_id) != "outbox":
+            return where_is(site, message_id)
+        if time.monotonic() + POLL >= give_up:
+            return where_is(site, message_id, "another tkalert process is delivering; it sends this one too")
+        time.sleep(POLL)
+    left = give_up - time.monotonic()
     try:
-        report = call_within(budget, lambda: _flush_holding(lock, site, settings, clock, make_digest), "tkalert-flush")
+        call_within(left, lambda: _flush_holding(lock, site, settings, clock, make_digest, left), "tkalert-flush")
     except StillRunning:
-        return _unflushed(message_id, verdict, f"delivery still running after {budget:g}s; `tkalert flush` finishes it")
-    return _result_from(report, message_id, verdict)
+        return where_is(site, message_id, f"delivery still running after {budget:g}s; `tkalert flush` finishes it")
+    return where_is(site, message_id)
 
 
-def _flush_holding(lock, site: Site, settings, clock, make_digest):
+def _flush_holding(lock, site: Site, settings, clock, make_digest, left: float):
     from tkalert.sender.spool.flusher import Flusher
 
     try:
         # The flusher stops between two messages at its deadline; the margin lets the message on the wire finish
         # before submit stops waiting, so a hook rarely exits in the middle of a send (which resends it later).
-        budget = site.policy.spool.hook_budget
-        deadline = time.monotonic() + max(budget - STOP_MARGIN, budget / 2)
+        deadline = time.monotonic() + max(left - STOP_MARGIN, left / 2)
         return Flusher(settings, site.policy, site.outbox, site.archive, clock, make_digest, deadline).run()
     finally:
         lock.release()
 
 
-def _result_from(report, message_id: str, verdict: Verdict) -> SubmitResult:
-    if message_id in report.sent:
-        return SubmitResult("sent", message_id)
-    for table in (report.failed, report.expired):
-        if message_id in table:
-            return SubmitResult("failed", message_id, table[message_id])
-    if message_id in report.deferred:
-        return SubmitResult("queued", message_id, report.deferred[message_id])
-    return _unflushed(message_id, verdict, "queued for the next flush")
-
-
-def _unflushed(message_id: str, verdict: Verdict, reason: str) -> SubmitResult:
-    if verdict.fold:
-        return SubmitResult("folded", message_id, verdict.reason)
-    return SubmitResult("queued", message_id, reason)
+def where_is(site: Site, message_id: str, waiting: str = "queued for the next flush") -> SubmitResult:
+    """What became of a message, read from the spool itself (whoever flushed it)."""
+    record = site.archive.load(message_id)
+    if record is not None:
+        return SubmitResult("folded" if record.status == "folded" else "sent", message_id)
+    area = site.outbox.locate(message_id)
+    entry = site.outbox.load(area, message_id) if area else None
+    if area == "failed" and entry is not None:
+        return SubmitResult("failed", message_id, entry.last_error or entry.status)
+    if area == "folded":
+        return SubmitResult("folded", message_id, entry.fold_reason if entry else None)
+    if entry is not None and entry.last_error:
+        return SubmitResult("queued", message_id, entry.last_error)
+    return SubmitResult("queued", message_id, waiting)
