@@ -1,0 +1,85 @@
+"""Edges of the sender's command line: odd bytes and characters, --check always a plugin, gpg's noise, the dump file.
+
+Items of "Sender: never lose or duplicate an alert": each test here failed before its fix.
+"""
+
+from __future__ import annotations
+
+import email
+import time
+from email import policy
+
+from cast.config import write_config
+from cast.plugins import run_tkalert
+from tkalert.document.reader import parse_valid
+
+BASE = ["--type=service", "--auth-key=k", "--host=h", "--service=s", "--service-status=CRITICAL"]
+
+
+def plugin_line(done, state: str) -> str:
+    """The one plugin line of a --check run in TKalert 1.5's format, with `state`."""
+    out = done.stdout.decode()
+    assert done.returncode == {"OK": 0, "WARNING": 1, "CRITICAL": 2, "UNKNOWN": 3}[state], (out, done.stderr)
+    assert out.count("\n") == 1 and out.startswith("tkalert/"), out
+    assert f" - {state}|runtime=" in out, out
+    assert b"Traceback" not in done.stderr
+    return out
+
+
+# --- 6: non-UTF-8 bytes, Unicode digits, --date=0 -------------------------------------------------------------
+
+def test_undecodable_host_and_service_are_sent_with_replacement_characters(config, smtp_sink):
+    """Bytes that are not UTF-8 reach the storm memory and the spool as U+FFFD, not as an internal error."""
+    done = run_tkalert("--type=service", b"--host=web\xff01", b"--service=RA\xe9ID", "--service-status=CRITICAL",
+                       "--disable-gpg-encryption")
+    assert done.returncode == 0, done.stderr
+    assert b"internal error" not in done.stderr
+    assert len(smtp_sink.mails) == 1
+    mail = email.message_from_bytes(smtp_sink.mails[0].content, policy=policy.default)
+    root = parse_valid(mail.get_payload(decode=True))
+    assert root.findtext("host/name") == "web\ufffd01"
+    assert root.findtext("service/name") == "RA\ufffdID"
+
+
+def test_undecodable_host_in_check_mode_is_a_plugin_line(config, smtp_sink):
+    done = run_tkalert("--type=service", b"--host=web\xff01", "--service=RAID", "--service-status=CRITICAL",
+                       "--disable-gpg-encryption", "--check")
+    plugin_line(done, "OK")
+    assert len(smtp_sink.mails) == 1
+
+
+def test_unicode_digit_as_state_is_a_usage_error(config):
+    for value in ("\u00b2", "\u0663", "\U0001d7d0"):  # superscript two, Arabic-Indic three, bold digit two
+        done = run_tkalert(*BASE, f"--service-status={value}", "--dump-xml=-")
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.decode().startswith("tkalert: --service-status must be one of"), done.stderr
+        check = run_tkalert(*BASE, f"--host-status={value}", "--dump-xml=-", "--check")
+        assert "--host-status must be one of" in plugin_line(check, "UNKNOWN")
+
+
+def test_date_zero_means_now(config):
+    before = int(time.time())
+    done = run_tkalert(*BASE, "--date=0", "--dump-xml=-")
+    assert done.returncode == 0, done.stderr
+    assert before <= int(parse_valid(done.stdout).findtext("date")) <= time.time() + 1
+
+
+def test_config_edges_fixed_in_fields_stay_fixed(tmp_path, monkeypatch):
+    """Regression (tkalert.config.fields): a port out of range and a secret file that is not UTF-8 are config
+    errors (78, UNKNOWN with --check), never internal errors."""
+    secret = tmp_path / "key"
+    secret.write_bytes(b"\xff\xfe")
+    for extra in ("port = 70000", f"auth_key_file = {secret}"):
+        cfg = write_config(tmp_path / "c.conf", None, 2525, tmp_path / "state")
+        text = cfg.read_text().replace("port = 2525\n", "")
+        if extra.startswith("auth_key_file"):
+            text = text.replace("auth_key = 0123456789a\n", extra + "\n") + "port = 2525\n"
+        else:
+            text += extra + "\n"
+        cfg.write_text(text)
+        monkeypatch.setenv("TKALERT_CONFIG", str(cfg))
+        done = run_tkalert("--type=heartbeat", "--disable-gpg-encryption")
+        assert done.returncode == 78, done.stderr
+        assert done.stderr.decode().splitlines()[-1].startswith("tkalert: "), done.stderr
+        assert b"internal error" not in done.stderr and b"Traceback" not in done.stderr
+        plugin_line(run_tkalert("--type=heartbeat", "--disable-gpg-encryption", "--check"), "UNKNOWN")
