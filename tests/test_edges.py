@@ -6,6 +6,8 @@ Items of "Sender: never lose or duplicate an alert": each test here failed befor
 from __future__ import annotations
 
 import email
+import os
+import stat
 import time
 from email import policy
 
@@ -63,6 +65,101 @@ def test_date_zero_means_now(config):
     assert done.returncode == 0, done.stderr
     assert before <= int(parse_valid(done.stdout).findtext("date")) <= time.time() + 1
 
+
+# --- 7: --check always answers as a plugin ---------------------------------------------------------------------
+
+def test_check_with_unwritable_dump_file_is_unknown(config, tmp_path):
+    done = run_tkalert(*BASE, f"--dump-xml={tmp_path / 'missing' / 'dump.xml'}", "--check")
+    assert "cannot write --dump-xml file" in plugin_line(done, "UNKNOWN")
+    plain = run_tkalert(*BASE, f"--dump-xml={tmp_path / 'missing' / 'dump.xml'}")
+    assert plain.returncode == 73 and plain.stderr.decode().startswith("tkalert: cannot write --dump-xml file")
+
+
+def test_check_with_dump_file_says_what_it_wrote(config, tmp_path):
+    dump = tmp_path / "dump.xml"
+    done = run_tkalert(*BASE, f"--dump-xml={dump}", "--check")
+    assert f"wrote alert to {dump}" in plugin_line(done, "OK")
+    parse_valid(dump.read_bytes())
+
+
+def test_disabled_in_check_mode_is_an_ok_plugin_line(config, tmp_path):
+    done = run_tkalert("--enabled=0", "--check")
+    assert "disabled" in plugin_line(done, "OK")
+    off = write_config(tmp_path / "off.conf", None, 1, tmp_path / "state", extra="")
+    off.write_text(off.read_text().replace("[tkalert]\n", "[tkalert]\nenabled = 0\n"))
+    done = run_tkalert("--config", str(off), "--check")
+    assert "disabled" in plugin_line(done, "OK")
+    assert run_tkalert("--enabled=0").stdout == b"tkalert not enabled, exit.\n"
+
+
+def test_strict_ascii_stdout_never_tracebacks(config):
+    env = {**os.environ, "PYTHONIOENCODING": "ascii:strict"}
+    done = run_tkalert(*BASE, "--service-status=\u00e9t\u00e9", "--check", env=env)
+    assert "--service-status must be one of" in plugin_line(done, "UNKNOWN")
+    done = run_tkalert(*BASE, b"--host-status=\xff", "--check", env=env)
+    assert "--host-status must be one of" in plugin_line(done, "UNKNOWN")
+    done = run_tkalert(*BASE, "--notification-type=Flapping\u00e9", "--dump-xml=-", env=env)
+    assert done.returncode == 2 and b"Traceback" not in done.stderr
+
+
+def test_c_locale_with_a_raw_byte_never_tracebacks(config):
+    env = {**os.environ, "LC_ALL": "C", "PYTHONCOERCECLOCALE": "0", "PYTHONUTF8": "0"}
+    env.pop("PYTHONIOENCODING", None)
+    done = run_tkalert(*BASE, b"--service-status=\xff\xc3\xa9", "--check", env=env)
+    assert "--service-status must be one of" in plugin_line(done, "UNKNOWN")
+
+
+# --- 11: the dump file -----------------------------------------------------------------------------------------
+
+def test_dump_file_is_created_0600(config, tmp_path):
+    dump = tmp_path / "dump.xml"
+    old = os.umask(0)
+    try:
+        done = run_tkalert(*BASE, f"--dump-xml={dump}")
+    finally:
+        os.umask(old)
+    assert done.returncode == 0, done.stderr
+    assert stat.S_IMODE(dump.stat().st_mode) == 0o600
+    parse_valid(dump.read_bytes())
+
+
+def test_dump_never_follows_a_planted_symlink(config, tmp_path):
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"precious\n")
+    planted = tmp_path / "dump.xml"
+    planted.symlink_to(victim)
+    done = run_tkalert(*BASE, f"--dump-xml={planted}")
+    assert done.returncode == 73
+    err = done.stderr.decode()
+    assert err.count("\n") == 1 and "symbolic link" in err, err
+    assert victim.read_bytes() == b"precious\n"
+    dangling = tmp_path / "dangling.xml"
+    dangling.symlink_to(tmp_path / "nowhere")
+    assert run_tkalert(*BASE, f"--dump-xml={dangling}").returncode == 73
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_dump_over_an_existing_file(config, tmp_path):
+    mine = tmp_path / "mine.xml"
+    mine.write_bytes(b"old " * 1000)
+    mine.chmod(0o644)
+    done = run_tkalert(*BASE, f"--dump-xml={mine}")
+    assert done.returncode == 0, done.stderr
+    parse_valid(mine.read_bytes())
+    assert stat.S_IMODE(mine.stat().st_mode) == 0o600
+    theirs = tmp_path / "theirs.xml"
+    theirs.write_bytes(b"theirs\n")
+    if os.geteuid() == 0:
+        os.chown(theirs, 65534, 65534)
+        done = run_tkalert(*BASE, f"--dump-xml={theirs}")
+        assert done.returncode == 73 and "not owned by" in done.stderr.decode(), done.stderr
+        assert theirs.read_bytes() == b"theirs\n"
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    done = run_tkalert(*BASE, f"--dump-xml={fifo}", timeout=20)
+    assert done.returncode == 73 and "not a regular file" in done.stderr.decode(), done.stderr
+    done = run_tkalert(*BASE, f"--dump-xml={tmp_path}")
+    assert done.returncode == 73 and done.stderr.decode().count("\n") == 1
 
 def test_config_edges_fixed_in_fields_stay_fixed(tmp_path, monkeypatch):
     """Regression (tkalert.config.fields): a port out of range and a secret file that is not UTF-8 are config
