@@ -109,6 +109,33 @@ def test_c_locale_with_a_raw_byte_never_tracebacks(config):
     assert "--service-status must be one of" in plugin_line(done, "UNKNOWN")
 
 
+# --- 10: gpg's noise and a missing gpg ---------------------------------------------------------------------------
+
+def test_gpg_failure_is_one_line_without_python_gnupg_log(keys, tmp_path, smtp_sink, monkeypatch):
+    cfg = write_config(tmp_path / "c.conf", keys, smtp_sink.port, tmp_path / "state")
+    cfg.write_text(cfg.read_text().replace(f"vendor_keys = {keys.vendor}", f"vendor_keys = {'0' * 40}"))
+    monkeypatch.setenv("TKALERT_CONFIG", str(cfg))
+    done = run_tkalert("--type=heartbeat")
+    err = done.stderr.decode()
+    assert done.returncode == 1 and err.count("\n") == 1 and err.startswith("tkalert: vendor key "), err
+    check = run_tkalert("--type=heartbeat", "--check")
+    assert "vendor key" in plugin_line(check, "CRITICAL") and check.stderr == b""
+    verbose = run_tkalert("--type=heartbeat", "--verbose")
+    assert "gpg returned a non-zero error code" in verbose.stderr.decode()
+
+
+def test_gpg_missing_from_path_is_one_seal_error_line(config, tmp_path):
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    env = {**os.environ, "PATH": str(empty)}
+    done = run_tkalert("--type=heartbeat", env=env)
+    err = done.stderr.decode()
+    assert done.returncode == 1 and err.count("\n") == 1, err
+    assert err.startswith("tkalert: gpg not found") and "install gnupg" in err, err
+    check = run_tkalert("--type=heartbeat", "--check", env=env)
+    assert "gpg not found" in plugin_line(check, "CRITICAL")
+
+
 # --- 11: the dump file -----------------------------------------------------------------------------------------
 
 def test_dump_file_is_created_0600(config, tmp_path):
