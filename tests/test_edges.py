@@ -207,3 +207,18 @@ def test_config_edges_fixed_in_fields_stay_fixed(tmp_path, monkeypatch):
         assert done.stderr.decode().splitlines()[-1].startswith("tkalert: "), done.stderr
         assert b"internal error" not in done.stderr and b"Traceback" not in done.stderr
         plugin_line(run_tkalert("--type=heartbeat", "--disable-gpg-encryption", "--check"), "UNKNOWN")
+
+
+def test_usage_error_in_check_mode_has_the_runtime_perfdata(config):
+    """Found by the long property run: click's usage errors lacked 1.5's `|runtime=` in --check mode."""
+    done = run_tkalert("--check", "--type", "", "--bogus")
+    assert "usage error" in plugin_line(done, "UNKNOWN")
+
+
+def test_nul_in_an_in_process_argv_is_a_usage_error(capsys, config):
+    """Found by the long property run: a NUL (no real argv holds one) in --config was an internal error."""
+    from tkalert.cli import main
+
+    assert main(["--config", "a\0b", "--dump-xml=-"]) == 2
+    assert capsys.readouterr().err == "tkalert: usage error: an argument holds a NUL character (see 'tkalert --help')\n"
+    assert main(["--config=a\0b", "--dump-xml=-", "--check"]) == 3

@@ -56,6 +56,8 @@ def run_send(args: list[str]) -> int:
     started = time.perf_counter()
     check = "--check" in args
     verbose = "--verbose" in args
+    if any("\0" in arg for arg in args):  # never from a real argv (the kernel ends a word at NUL): a caller's bug
+        return _usage_line("an argument holds a NUL character", check, started)
     params = fast_parse(args)
     if params is None:
         import click
@@ -63,7 +65,7 @@ def run_send(args: list[str]) -> int:
         try:
             params = parse(args)
         except click.UsageError as exc:
-            return _usage(exc, check)
+            return _usage(exc, check, started)
         except click.Abort:
             return fail("interrupted", 130)
     if params is None:
@@ -75,13 +77,17 @@ def run_send(args: list[str]) -> int:
     return guard(lambda: _run(params, started), on_failure, verbose)
 
 
-def _usage(exc, check: bool) -> int:
+def _usage(exc, check: bool, started: float) -> int:
     name = f"'{exc.param.opts[0]}'" if getattr(exc, "param", None) is not None and exc.param.opts else ""
     message = one_line(exc.format_message())
     if name and name not in message:
         message = f"{name}: {message}"
+    return _usage_line(message, check, started)
+
+
+def _usage_line(message: str, check: bool, started: float) -> int:
     if check:
-        return plugin_line("UNKNOWN", f"usage error: {message}")
+        return plugin_line("UNKNOWN", f"usage error: {message}", started)
     return fail(f"usage error: {message} (see 'tkalert --help')", 2)
 
 
