@@ -181,6 +181,10 @@ def test_dump_over_an_existing_file(config, tmp_path):
         done = run_tkalert(*BASE, f"--dump-xml={theirs}")
         assert done.returncode == 73 and "not owned by" in done.stderr.decode(), done.stderr
         assert theirs.read_bytes() == b"theirs\n"
+    linked = tmp_path / "linked.xml"
+    os.link(mine, linked)  # a hard link planted to one of the caller's files
+    done = run_tkalert(*BASE, f"--dump-xml={linked}")
+    assert done.returncode == 73 and "hard links" in done.stderr.decode(), done.stderr
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
     done = run_tkalert(*BASE, f"--dump-xml={fifo}", timeout=20)

@@ -154,7 +154,7 @@ def _dump(event, settings, params: dict, started: float) -> int:
 def write_dump(target: str, document: bytes) -> None:
     """Write the plaintext document (it holds the auth key) to a new file of mode 0600, never through a symbolic
     link (one planted in /tmp would aim it at another file). An existing file is replaced only if it is a regular
-    file owned by this user; anything else raises DumpError (exit 73)."""
+    file owned by this user with no other hard link; anything else raises DumpError (exit 73)."""
     import errno
     import os
     import stat
@@ -173,6 +173,8 @@ def write_dump(target: str, document: bytes) -> None:
                 reason = "it exists and is not a regular file"
             elif found.st_uid != os.geteuid():
                 reason = f"it exists and is not owned by uid {os.geteuid()} (owner: uid {found.st_uid})"
+            elif found.st_nlink != 1:  # a hard link planted in /tmp to one of our files (/etc/shadow for root)
+                reason = f"it exists and has {found.st_nlink} hard links"
             if reason:
                 os.close(fd)
                 raise DumpError(f"cannot write --dump-xml file {target}: {reason}; remove it or name a new file")
