@@ -40,3 +40,9 @@ class SpoolError(TkalertError):
     """The message could not be written to the outbox: nothing is safe yet, so the caller should try again."""
 
     exit_code = 75  # EX_TEMPFAIL: Zabbix retries, an MTA pipe keeps the mail
+
+
+class DumpError(TkalertError):
+    """The --dump-xml file cannot be created or may not be written (a symbolic link, another user's file)."""
+
+    exit_code = 73  # EX_CANTCREAT

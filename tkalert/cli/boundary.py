@@ -8,6 +8,7 @@ caller expects, and the same error gives the same line and state everywhere. `de
   ConfigError                                   the message                   78 EX_CONFIG         UNKNOWN
   SealError                                     the message                   1                    CRITICAL
   SpoolError                                    the message                   75 EX_TEMPFAIL       CRITICAL
+  DumpError (the --dump-xml file)               the message                   73 EX_CANTCREAT      UNKNOWN
   PermissionError (a file tkalert must use)     file, its owner, the fix      77 EX_NOPERM         UNKNOWN
   other OSError                                 file and the system's reason  74 EX_IOERR          UNKNOWN
   nagiosplugin's timeout                        "timeout: ..."                1                    UNKNOWN
@@ -122,15 +123,26 @@ def command_failure(prog: str) -> Callable[[Failure], int]:
 
 
 def fail(message: str, code: int, prog: str = "tkalert") -> int:
-    print(f"{prog}: {one_line(message)}", file=sys.stderr)
+    emit(f"{prog}: {one_line(message)}", sys.stderr)
     return code
+
+
+def emit(line: str, stream=None) -> None:
+    """Print one line that may hold any text (argv's undecodable bytes, too) on a stream of any encoding: what the
+    stream cannot encode is written as a backslash escape, never a traceback (PYTHONIOENCODING=ascii:strict)."""
+    stream = sys.stdout if stream is None else stream
+    try:
+        print(line, file=stream)
+    except UnicodeEncodeError:  # the wrapper encodes before it buffers: nothing of the line was written
+        encoding = getattr(stream, "encoding", None) or "ascii"
+        print(line.encode(encoding, "backslashreplace").decode(encoding), file=stream)
 
 
 def plugin_line(state: str, summary: str, started: float | None = None) -> int:
     """Print `tkalert/<version> <summary> - <STATE>|runtime=<s>s` (TKalert 1.5's format) and return the code."""
     perf = f"|runtime={time.perf_counter() - started:.4f}s" if started is not None else ""
     # '|' starts the perfdata in the plugin API: keep it out of the summary.
-    print(f"tkalert/{__version__} {one_line(summary).replace('|', '/')} - {state}{perf}")
+    emit(f"tkalert/{__version__} {one_line(summary).replace('|', '/')} - {state}{perf}")
     return PLUGIN_CODES[state]
 
 
@@ -142,7 +154,7 @@ def check_failure(started: float | None = None) -> Callable[[Failure], int]:
 def nagios_failure(name: str) -> Callable[[Failure], int]:
     """For the nagiosplugin checks: `NAME STATE: LINE` on stdout, as nagiosplugin's own status line reads."""
     def report(failure: Failure) -> int:
-        print(f"{name} {failure.plugin_state}: {failure.line}")
+        emit(f"{name} {failure.plugin_state}: {failure.line}")
         return PLUGIN_CODES[failure.plugin_state]
     return report
 

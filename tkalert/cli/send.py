@@ -56,6 +56,8 @@ def run_send(args: list[str]) -> int:
     started = time.perf_counter()
     check = "--check" in args
     verbose = "--verbose" in args
+    if any("\0" in arg for arg in args):  # never from a real argv (the kernel ends a word at NUL): a caller's bug
+        return _usage_line("an argument holds a NUL character", check, started)
     params = fast_parse(args)
     if params is None:
         import click
@@ -63,7 +65,7 @@ def run_send(args: list[str]) -> int:
         try:
             params = parse(args)
         except click.UsageError as exc:
-            return _usage(exc, check)
+            return _usage(exc, check, started)
         except click.Abort:
             return fail("interrupted", 130)
     if params is None:
@@ -75,13 +77,17 @@ def run_send(args: list[str]) -> int:
     return guard(lambda: _run(params, started), on_failure, verbose)
 
 
-def _usage(exc, check: bool) -> int:
+def _usage(exc, check: bool, started: float) -> int:
     name = f"'{exc.param.opts[0]}'" if getattr(exc, "param", None) is not None and exc.param.opts else ""
     message = one_line(exc.format_message())
     if name and name not in message:
         message = f"{name}: {message}"
+    return _usage_line(message, check, started)
+
+
+def _usage_line(message: str, check: bool, started: float) -> int:
     if check:
-        return plugin_line("UNKNOWN", f"usage error: {message}")
+        return plugin_line("UNKNOWN", f"usage error: {message}", started)
     return fail(f"usage error: {message} (see 'tkalert --help')", 2)
 
 
@@ -90,17 +96,23 @@ def _run(params: dict, started: float) -> int:
     from tkalert.config.settings import load_settings
 
     if absent_to_none(params["enabled"]) is not None and _disabled(params["enabled"]):
-        print("tkalert not enabled, exit.")
-        return 0
+        return _not_enabled("--enabled=0", params, started)
     settings = load_settings(params["config"])
     if not settings.enabled:
-        print("tkalert not enabled, exit.")
-        return 0
+        return _not_enabled("enabled = 0 in the config", params, started)
     event_type = (params["event_type"] or "heartbeat").strip().lower()
     event = Event(event_type=event_type, **{k: params[k] for k in Event.given_fields()})
     if params["dump"] is not None:
-        return _dump(event, settings, params["dump"])
+        return _dump(event, settings, params, started)
     return _send(event, settings, params, started)
+
+
+def _not_enabled(why: str, params: dict, started: float) -> int:
+    """TKalert 1.5's sentence; as a plugin (--check) an OK line, since a switched-off sender is what was asked."""
+    if params["check"]:
+        return plugin_line("OK", f"tkalert is disabled ({why}): nothing sent", started)
+    print("tkalert not enabled, exit.")
+    return 0
 
 
 def _disabled(value: str) -> bool:
@@ -114,12 +126,16 @@ def _disabled(value: str) -> bool:
     return not enabled
 
 
-def _dump(event, settings, target: str) -> int:
+def _dump(event, settings, params: dict, started: float) -> int:
     from tkalert.document.reader import parse_valid
-    from tkalert.sender.pipeline import complete_event, render, skip_reason
+    from tkalert.sender.pipeline import complete_event, facts_of, render, skip_reason
 
+    target = params["dump"]
     event = complete_event(event, settings)
+    document_type = facts_of(event).document_type
     if skip_reason(event):
+        if params["check"]:
+            return plugin_line("WARNING", f"did not send {document_type}: {skip_reason(event)}", started)
         print(f"tkalert: skipped: {skip_reason(event)}", file=sys.stderr)
         return 0
     document, _ = render(event, settings)
@@ -129,12 +145,51 @@ def _dump(event, settings, target: str) -> int:
         sys.stdout.buffer.write(document)
         sys.stdout.flush()
         return 0
+    write_dump(target, document)
+    if params["check"]:
+        return plugin_line("OK", f"wrote {document_type} to {target}, sent nothing", started)
+    return 0
+
+
+def write_dump(target: str, document: bytes) -> None:
+    """Write the plaintext document (it holds the auth key) to a new file of mode 0600, never through a symbolic
+    link (one planted in /tmp would aim it at another file). An existing file is replaced only if it is a regular
+    file owned by this user with no other hard link; anything else raises DumpError (exit 73)."""
+    import errno
+    import os
+    import stat
+
+    from tkalert.errors import DumpError
+
+    flags = os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC
+    reason = None
     try:
-        with open(target, "wb") as fh:
+        try:
+            fd = os.open(target, flags | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            fd = os.open(target, flags | os.O_NONBLOCK)  # O_NONBLOCK: a FIFO without reader fails, never hangs
+            found = os.fstat(fd)
+            if not stat.S_ISREG(found.st_mode):
+                reason = "it exists and is not a regular file"
+            elif found.st_uid != os.geteuid():
+                reason = f"it exists and is not owned by uid {os.geteuid()} (owner: uid {found.st_uid})"
+            elif found.st_nlink != 1:  # a hard link planted in /tmp to one of our files (/etc/shadow for root)
+                reason = f"it exists and has {found.st_nlink} hard links"
+            if reason:
+                os.close(fd)
+                raise DumpError(f"cannot write --dump-xml file {target}: {reason}; remove it or name a new file")
+            os.ftruncate(fd, 0)
+            os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as fh:
             fh.write(document)
     except OSError as exc:
-        return fail(f"cannot write --dump-xml file {target}: {exc.strerror}", 73)  # EX_CANTCREAT
-    return 0
+        if exc.errno == errno.ELOOP:
+            reason = "it is a symbolic link, which is not followed; remove it or name a new file"
+        elif exc.errno == errno.ENXIO:
+            reason = "it exists and is not a regular file"
+        else:
+            reason = exc.strerror or str(exc)
+        raise DumpError(f"cannot write --dump-xml file {target}: {reason}") from None
 
 
 def _send(event, settings, params: dict, started: float) -> int:

@@ -4,7 +4,8 @@ Values arrive as strings from monitoring macros. An empty string, TKmon's `NOT_S
 (`$_HOSTTK_SERIAL$`: Nagios leaves the macro of an undefined custom variable as it stands) means "not given", and
 absent optional fields are left out of the document instead of being filled with placeholders. `checked()`
 normalises states and numbers and raises `UsageError` naming the option when a value cannot be understood or a field
-that identifies the event is missing.
+that identifies the event is missing. Every text it returns is clean (`text.xml_chars`): characters XML cannot
+carry, lone surrogates from undecodable argv bytes among them, are U+FFFD, so later steps can encode it as UTF-8.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, fields, replace
 
+from tkalert.document.text import xml_chars
 from tkalert.errors import UsageError
 
 EVENT_TYPES = ("heartbeat", "service", "host", "test")
@@ -71,8 +73,10 @@ class Event:
         """Normalise every value; raise UsageError for the first one that cannot be used."""
         if self.event_type not in EVENT_TYPES:
             raise UsageError(f"--type must be one of {', '.join(EVENT_TYPES)}, not {self.event_type!r}")
-        values = {name: absent_to_none(getattr(self, name)) for name in self.given_fields()}
-        values["date"] = _number(values["date"], "date")
+        # Clean once, here at the edge: argv bytes that were not UTF-8 arrive as lone surrogates, and every step
+        # after this one (storm memory, spool, document) may then encode the text as UTF-8.
+        values = {name: _clean(absent_to_none(getattr(self, name))) for name in self.given_fields()}
+        values["date"] = _number(values["date"], "date") or None  # 0 means now, as TKalert 1.5 took it
         values["duration"] = _number(values["duration"], "duration")
         values["service_status"] = _state(values["service_status"], SERVICE_STATES, "service_status")
         values["host_status"] = _state(values["host_status"], HOST_STATES, "host_status")
@@ -88,6 +92,10 @@ def absent_to_none(value):
     if isinstance(value, str) and (value.strip() in ABSENT or _unexpanded_macro(value.strip())):
         return None
     return value
+
+
+def _clean(value):
+    return xml_chars(value) if isinstance(value, str) else value
 
 
 def _unexpanded_macro(text: str) -> bool:
@@ -113,7 +121,7 @@ def _state(value, allowed: tuple[str, ...], name: str) -> str | None:
     if value is None:
         return None
     word = value.strip().upper().replace("_", "").replace(" ", "")
-    if word.isdigit() and int(word) < len(allowed) and allowed in (SERVICE_STATES, HOST_STATES):
+    if word.isascii() and word.isdigit() and int(word) < len(allowed) and allowed in (SERVICE_STATES, HOST_STATES):
         return allowed[int(word)]  # Nagios state numbers: 0 OK/UP, 1 WARNING/DOWN, ...
     if word in allowed:
         return word

@@ -22,13 +22,19 @@ TRUNCATION_MARKER = " [tkalert: {} characters cut]"
 
 def clean(value: str, field: str = "") -> str:
     """Return `value` with non-XML characters replaced and cut at the field's limit (in characters)."""
-    if not value.isprintable():  # printable text holds no character XML forbids: skip the regex (hook path)
-        value = _not_xml_char().sub(REPLACEMENT, value)
+    value = xml_chars(value)
     limit = LIMITS.get(field, DEFAULT_LIMIT)
     if len(value) <= limit:
         return value
     cut = len(value) - limit
     return value[:limit] + TRUNCATION_MARKER.format(cut)
+
+
+def xml_chars(value: str) -> str:
+    """Return `value` with every character XML 1.0 cannot carry (lone surrogates too) replaced by U+FFFD."""
+    if value.isprintable():  # printable text holds no character XML forbids: skip the regex (hook path)
+        return value
+    return _not_xml_char().sub(REPLACEMENT, value)
 
 
 @lru_cache(maxsize=1)

@@ -19,13 +19,31 @@ GPG_OPTIONS = ["--no-auto-key-retrieve", "--auto-key-locate", "local", "--no-per
 
 
 def open_keyring(home: Path):
-    import gnupg
-
     checked_home(home)
+    gnupg = quiet_gnupg()
     try:
         return gnupg.GPG(gnupghome=str(home), options=list(GPG_OPTIONS))
     except (OSError, ValueError, RuntimeError) as exc:
         raise SealError(f"cannot run gpg with home {home}: {exc} (install gnupg: apt-get install gnupg)") from None
+
+
+def quiet_gnupg():
+    """python-gnupg, its logger silenced unless tkalert logs debug lines (--verbose): its `[WARNING] gpg returned a
+    non-zero error code: 2` (and a traceback when gpg is missing) would come before tkalert's own line, and
+    Icinga 2 merges stderr into the plugin output. Our SealError says what went wrong, in one line. gpg missing
+    from PATH is said before python-gnupg tries to run it."""
+    import logging
+    import os
+    import shutil
+
+    if not logging.getLogger("tkalert").isEnabledFor(logging.DEBUG):
+        logging.getLogger("gnupg").setLevel(logging.CRITICAL + 1)
+    if shutil.which("gpg") is None:
+        raise SealError(f"gpg not found: install gnupg (apt-get install gnupg) or put gpg on the PATH "
+                        f"(PATH={os.environ.get('PATH', '')})")
+    import gnupg
+
+    return gnupg
 
 
 def seal_document(document: bytes, home: Path, vendor_keys: tuple[str, ...], system_key: str | None) -> bytes:

@@ -21,9 +21,9 @@ class Unsealed:
 
 def unseal(payload: bytes, home: Path) -> Unsealed:
     """Decrypt `payload` with the keys in `home`; raise SealError in one line when it does not decrypt."""
-    import gnupg
+    from tkalert.openpgp.seal import quiet_gnupg
 
-    result = gnupg.GPG(gnupghome=str(home)).decrypt(payload, always_trust=True)
+    result = quiet_gnupg().GPG(gnupghome=str(home)).decrypt(payload, always_trust=True)
     if not result.ok:
         said = [line for line in (result.stderr or "").splitlines() if line and not line.startswith("[GNUPG:]")]
         raise SealError(f"cannot decrypt the message with the keys in {home}: "
