@@ -28,6 +28,7 @@ MAIN_KEYS = {
     "state_dir", "spool_dir", "destinations",
 }
 GNUPG_KEYS = {"home", "vendor_keys", "system_key"}
+INLINE_COMMENTS = (";", "#")
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,9 @@ def load_settings(path: str | os.PathLike | None, env: Mapping[str, str] = os.en
     """Read the config; a missing file is an error only when it was named explicitly."""
     explicit = path is not None or CONFIG_ENV in env
     cfg_path = Path(path if path is not None else env.get(CONFIG_ENV, DEFAULT_CONFIG))
-    parser = configparser.ConfigParser(interpolation=None, default_section="\0none")
+    # An inline comment needs whitespace before its ';' or '#' (configparser's rule), so `a;b` stays one value.
+    parser = configparser.ConfigParser(interpolation=None, default_section="\0none",
+                                       inline_comment_prefixes=INLINE_COMMENTS)
     try:
         with open(cfg_path, encoding="utf-8") as fh:
             parser.read_file(fh)
