@@ -30,6 +30,7 @@ def _walk(config, gnupg_config, send) -> Iterator[Step]:
 
     settings = yield from _stage("config", lambda: load_settings(config), _describe_config)
     if settings is None:
+        yield from _key_hints(config, gnupg_config)
         return
     yield from _identity(settings)
     home = yield from _gnupg(settings, gnupg_config)
@@ -56,6 +57,40 @@ def _stage(name: str, action: Callable, describe: Callable) -> Iterator[Step]:
 
 def _describe_config(settings) -> str:
     return f"read {settings.path}" if settings.path else "no config file: built-in defaults"
+
+
+def _key_hints(config, gnupg_config) -> Iterator[Step]:
+    """After a refused config: for each [gnupg] key name that is no fingerprint (a long key id, a typo), the key of
+    the keyring it probably means. Best effort: a config that cannot even be read gives no hints."""
+    import configparser
+
+    from tkalert.config.settings import CONFIG_ENV, DEFAULT_CONFIG, INLINE_COMMENTS, split_fingerprints
+    from tkalert.openpgp.home import resolve_home
+    from tkalert.openpgp.keys import probable_key
+    from tkalert.openpgp.seal import open_keyring
+
+    path = Path(config if config is not None else os.environ.get(CONFIG_ENV, DEFAULT_CONFIG))
+    parser = configparser.ConfigParser(interpolation=None, default_section="\0none",
+                                       inline_comment_prefixes=INLINE_COMMENTS)
+    try:
+        parser.read(path, encoding="utf-8")
+        section = parser["gnupg"]
+    except (OSError, UnicodeDecodeError, configparser.Error, KeyError):
+        return
+    names = [("vendor key", False, name) for name in split_fingerprints(section.get("vendor_keys"))]
+    names += [("system key", True, name) for name in split_fingerprints(section.get("system_key"))]
+    names = [(what, secret, name) for what, secret, name in names if len("".join(name.split())) != 40]
+    if not names:
+        return
+    configured = section.get("home", "").strip()
+    try:
+        gpg = open_keyring(resolve_home(path.parent / configured if configured else None, gnupg_config))
+    except TkalertError:
+        return
+    for what, secret, name in names:
+        meant = probable_key(gpg.list_keys(secret), name)
+        if meant:
+            yield Step(f"{what} {name}", False, f"{name} is not a fingerprint, {meant}")
 
 
 def _identity(settings) -> Iterator[Step]:
