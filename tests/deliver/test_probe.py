@@ -22,7 +22,8 @@ def test_good_starttls_setup_walks_every_stage_and_sends_nothing(smtp_server, se
     server = smtp_server(security="starttls", auth=True)
     steps = probe(settings_with(smtp(server.port, security="starttls", ca_file=str(certificate.ca_file),
                                      username=server.user, password_file="smtp.password")))
-    assert summary(steps) == [("connect", True), ("greeting", True), ("TLS", True), ("authenticate", True)]
+    assert summary(steps) == [("connect", True), ("greeting", True), ("TLS", True), ("authenticate", True),
+                              ("recipient", True)]
     tls = steps[2]
     assert tls.detail.startswith("certificate SHA-256 ") and "verified chain" in tls.detail
     assert certificate.sha256.upper() in tls.detail.replace(":", "")
@@ -33,7 +34,8 @@ def test_good_starttls_setup_walks_every_stage_and_sends_nothing(smtp_server, se
 def test_smtps_reports_tls_before_the_greeting(smtp_server, settings_with, certificate):
     server = smtp_server(security="smtps")
     steps = probe(settings_with(smtp(server.port, security="smtps", pin_sha256=certificate.sha256)))
-    assert summary(steps) == [("connect", True), ("TLS", True), ("greeting", True), ("authenticate", True)]
+    assert summary(steps) == [("connect", True), ("TLS", True), ("greeting", True), ("authenticate", True),
+                              ("recipient", True)]
     assert "pinned" in steps[1].detail
     assert steps[3].detail == "not configured (no username)"
 
@@ -90,7 +92,7 @@ def test_microsoft365_probe_fetches_a_token_first(smtp_server, token_endpoint, s
         "port": str(server.port), "ca_file": str(certificate.ca_file), "mail_to": "support@vendor.example",
     }))
     steps = probe(settings)
-    assert [s.name for s in steps] == ["token", "connect", "greeting", "TLS", "authenticate"]
+    assert [s.name for s in steps] == ["token", "connect", "greeting", "TLS", "authenticate", "recipient"]
     assert all(s.ok for s in steps), steps
     assert server.logins == [("XOAUTH2", "alice")] and server.mails == []
 

@@ -64,8 +64,8 @@ object Host "{HOST}" {{
   address = "192.0.2.10"
   vars.tkalert = true
   vars.tkalert_heartbeat = true
-  vars.serial = "{SERIAL}"
-  vars.os = "{OS_NAME}"
+  vars.tkalert_serial = "{SERIAL}"
+  vars.tkalert_os = "{OS_NAME}"
 }}
 
 // a host of another contract: its own auth key, and no address, serial or OS to pass
@@ -86,8 +86,8 @@ template Service "passive-service" {{
 
 object Service "raid" {{
   import "passive-service"
-  vars.component_serial = "C-0815"
-  vars.component_name = "RAID controller"
+  vars.tkalert_component_serial = "C-0815"
+  vars.tkalert_component_name = "RAID controller"
 }}
 
 object Service "syslog" {{

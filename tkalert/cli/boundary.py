@@ -160,7 +160,8 @@ def nagios_failure(name: str) -> Callable[[Failure], int]:
 
 
 def plugin_parser(description: str):
-    """argparse for a plugin: a bad option raises UsageError (UNKNOWN, exit 3), not argparse's exit 2 (CRITICAL)."""
+    """argparse for a plugin (Monitoring Plugins guidelines): a bad option raises UsageError (UNKNOWN, exit 3), not
+    argparse's exit 2 (CRITICAL); -V/--version prints `PLUGIN VERSION` on stdout and exits 0."""
     import argparse
 
     from tkalert.errors import UsageError
@@ -169,7 +170,10 @@ def plugin_parser(description: str):
         def error(self, message):
             raise UsageError(f"usage error: {message} (see '{self.prog} --help')")
 
-    return PluginParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = PluginParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-V", "--version", action="version", version=f"%(prog)s {__version__}",
+                        help="print the plugin's name and version and exit")
+    return parser
 
 
 def run_plugin(check: Callable[[list[str]], None], name: str, argv: list[str] | None = None) -> int:

@@ -10,5 +10,7 @@ COMMANDS = {
     "flush": "tkalert.cli.spoolcmds:flush",
     "log": "tkalert.cli.spoolcmds:log",
     "show": "tkalert.cli.spoolcmds:show",
+    "resend": "tkalert.cli.spoolcmds:resend",
+    "status": "tkalert.cli.spoolcmds:status",
     "zabbix": "tkalert.cli.zabbix:zabbix",
 }

@@ -28,6 +28,7 @@ MAIN_KEYS = {
     "state_dir", "spool_dir", "destinations",
 }
 GNUPG_KEYS = {"home", "vendor_keys", "system_key"}
+INLINE_COMMENTS = (";", "#")
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,9 @@ def load_settings(path: str | os.PathLike | None, env: Mapping[str, str] = os.en
     """Read the config; a missing file is an error only when it was named explicitly."""
     explicit = path is not None or CONFIG_ENV in env
     cfg_path = Path(path if path is not None else env.get(CONFIG_ENV, DEFAULT_CONFIG))
-    parser = configparser.ConfigParser(interpolation=None, default_section="\0none")
+    # An inline comment needs whitespace before its ';' or '#' (configparser's rule), so `a;b` stays one value.
+    parser = configparser.ConfigParser(interpolation=None, default_section="\0none",
+                                       inline_comment_prefixes=INLINE_COMMENTS)
     try:
         with open(cfg_path, encoding="utf-8") as fh:
             parser.read_file(fh)
@@ -81,7 +84,7 @@ def _settings_from(parser: configparser.ConfigParser, cfg_path: Path) -> Setting
     main = _known(parser, "tkalert", MAIN_KEYS, cfg_path)
     gpg = _known(parser, "gnupg", GNUPG_KEYS, cfg_path)
     destinations = _destinations(parser, main.text("destinations"), cfg_path)
-    vendor_keys = (gpg.text("vendor_keys") or "").replace(",", " ").split()
+    vendor_keys = split_fingerprints(gpg.text("vendor_keys"))
     others = {
         name: MappingProxyType(dict(parser[name]))
         for name in parser.sections()
@@ -129,8 +132,27 @@ def _with_env_secrets(settings: Settings, env: Mapping[str, str]) -> Settings:
     return settings
 
 
+def split_fingerprints(text: str | None) -> list[str]:
+    """`vendor_keys` -> one string per key: fingerprints apart by commas or whitespace, each whole or in gpg's
+    grouped form (`E4FE A96E ... 3D8C`, ten groups of four): short groups are joined until 40 digits."""
+    found: list[str] = []
+    for part in (text or "").split(","):
+        pending = ""
+        for token in part.split():
+            if not pending and len(token) >= 16:
+                found.append(token)
+                continue
+            pending += token
+            if len(pending) >= 40:
+                found.append(pending)
+                pending = ""
+        if pending:
+            found.append(pending)
+    return found
+
+
 def _fingerprint(value: str, key: str, section: Section) -> str:
-    fpr = value.replace(" ", "").upper()
+    fpr = "".join(value.split()).upper()
     if len(fpr) != 40 or any(c not in "0123456789ABCDEF" for c in fpr):
         raise section.error(
             f"{key}: {value!r} is not a full 40-hex-digit key fingerprint "

@@ -75,8 +75,12 @@ def kill_agent(home: Path) -> None:
 
 def vendor_key_problem(gpg, fingerprint: str, home, now: float | None = None) -> str | None:
     """Return the problem with one vendor (encryption) key, or None when gpg should accept it."""
-    key = _find(gpg.list_keys(), fingerprint)
+    keys = gpg.list_keys()
+    key = _find(keys, fingerprint)
     if key is None:
+        meant = probable_key(keys, fingerprint)
+        if meant:
+            return f"vendor key {fingerprint} is not in the keyring {home}, {meant}"
         return (f"vendor key {fingerprint} is not in the keyring {home}: "
                 f"import it with 'gpg --homedir {home} --import vendor-key.asc'")
     problem = _validity(key, fingerprint, now, "vendor key")
@@ -90,14 +94,38 @@ def vendor_key_problem(gpg, fingerprint: str, home, now: float | None = None) ->
 
 def system_key_problem(gpg, fingerprint: str, home, now: float | None = None) -> str | None:
     """Return the problem with this system's signing key, or None."""
-    key = _find(gpg.list_keys(True), fingerprint)
+    keys = gpg.list_keys(True)
+    key = _find(keys, fingerprint)
     if key is None:
+        meant = probable_key(keys, fingerprint)
+        if meant:
+            return f"no secret key for system key {fingerprint} in {home}, {meant}"
         return (f"no secret key for system key {fingerprint} in {home}: create one with 'tkalert keygen' "
                 f"or fix [gnupg] system_key in the config")
     problem = _validity(key, fingerprint, now, "system key")
     if problem:
         return problem + ": create a new one with 'tkalert keygen' and send its public key to the vendor"
     return None
+
+
+def probable_key(keys, value: str) -> str | None:
+    """For a key name that matches no key: the key it most likely meant, as "but it probably means FPR (uid): ..."
+    (a fingerprint one or two hex digits off, or a 16-digit long key id of a key or subkey), or None."""
+    wanted = "".join(value.split()).upper().removeprefix("0X")
+    candidates = []
+    for key in keys:
+        fpr = key.get("fingerprint", "").upper()
+        subkeys = [(sub[0] or "").upper() for sub in key.get("subkeys", [])]
+        if len(wanted) == 16 and (fpr.endswith(wanted) or wanted in subkeys):
+            candidates.append(key)
+        elif len(wanted) == len(fpr) == 40 and 0 < sum(a != b for a, b in zip(wanted, fpr, strict=True)) <= 2:
+            candidates.append(key)
+    if len(candidates) != 1:
+        return None
+    fpr = candidates[0]["fingerprint"].upper()
+    uid = (candidates[0].get("uids") or ["?"])[0]
+    how = "that is its long key id" if len(wanted) == 16 else "one or two digits differ"
+    return f"but it probably means {fpr} ({uid}) ({how}): write that full fingerprint in the config"
 
 
 def _find(keys, fingerprint: str):

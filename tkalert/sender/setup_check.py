@@ -18,22 +18,35 @@ from tkalert.sender.deliver.probe import Step
 from tkalert.errors import TkalertError
 
 
-def run_checklist(config: str | None, gnupg_config: str | None = None, send: bool = False) -> list[Step]:
+def run_checklist(config: str | None, gnupg_config: str | None = None, send: bool = False,
+                  auth_key: str | None = None) -> list[Step]:
+    """`auth_key`: one given on the command line (TKmon passes it there), used instead of the configured one."""
     steps: list[Step] = []
-    for step in _walk(config, gnupg_config, send):
+    for step in _walk(config, gnupg_config, send, auth_key):
         steps.append(step)
     return steps
 
 
-def _walk(config, gnupg_config, send) -> Iterator[Step]:
-    from tkalert.config.settings import load_settings
+def _walk(config, gnupg_config, send, auth_key=None) -> Iterator[Step]:
+    from dataclasses import replace
 
+    from tkalert.config.settings import CONFIG_ENV, DEFAULT_CONFIG, load_settings
+
+    if config is None and CONFIG_ENV not in os.environ and not DEFAULT_CONFIG.exists():
+        yield Step("config", False, f"config file {DEFAULT_CONFIG} does not exist",
+                   f"create {DEFAULT_CONFIG} (see tkalert.conf(5) and the README's sample) or name one with "
+                   f"--config FILE or $TKALERT_CONFIG")
+        return
     settings = yield from _stage("config", lambda: load_settings(config), _describe_config)
     if settings is None:
+        yield from _key_hints(config, gnupg_config)
         return
-    yield from _identity(settings)
+    if auth_key:
+        settings = replace(settings, auth_key=auth_key)
+    yield from _identity(settings, from_command_line=bool(auth_key))
     home = yield from _gnupg(settings, gnupg_config)
     yield _state_dir(settings.state_dir)
+    yield from _ownership(settings)
     for destination in settings.destinations:
         yield from _destination(destination, settings)
     if not settings.destinations:
@@ -58,12 +71,47 @@ def _describe_config(settings) -> str:
     return f"read {settings.path}" if settings.path else "no config file: built-in defaults"
 
 
-def _identity(settings) -> Iterator[Step]:
+def _key_hints(config, gnupg_config) -> Iterator[Step]:
+    """After a refused config: for each [gnupg] key name that is no fingerprint (a long key id, a typo), the key of
+    the keyring it probably means. Best effort: a config that cannot even be read gives no hints."""
+    import configparser
+
+    from tkalert.config.settings import CONFIG_ENV, DEFAULT_CONFIG, INLINE_COMMENTS, split_fingerprints
+    from tkalert.openpgp.home import resolve_home
+    from tkalert.openpgp.keys import probable_key
+    from tkalert.openpgp.seal import open_keyring
+
+    path = Path(config if config is not None else os.environ.get(CONFIG_ENV, DEFAULT_CONFIG))
+    parser = configparser.ConfigParser(interpolation=None, default_section="\0none",
+                                       inline_comment_prefixes=INLINE_COMMENTS)
+    try:
+        parser.read(path, encoding="utf-8")
+        section = parser["gnupg"]
+    except (OSError, UnicodeDecodeError, configparser.Error, KeyError):
+        return
+    names = [("vendor key", False, name) for name in split_fingerprints(section.get("vendor_keys"))]
+    names += [("system key", True, name) for name in split_fingerprints(section.get("system_key"))]
+    names = [(what, secret, name) for what, secret, name in names if len("".join(name.split())) != 40]
+    if not names:
+        return
+    configured = section.get("home", "").strip()
+    try:
+        gpg = open_keyring(resolve_home(path.parent / configured if configured else None, gnupg_config))
+    except TkalertError:
+        return
+    for what, secret, name in names:
+        meant = probable_key(gpg.list_keys(secret), name)
+        if meant:
+            yield Step(f"{what} {name}", False, f"{name} is not a fingerprint, {meant}")
+
+
+def _identity(settings, from_command_line: bool = False) -> Iterator[Step]:
     from tkalert.document.stamp import system_id
 
     yield Step("system id", True, system_id(settings.system_id))
     if settings.auth_key:
-        yield Step("auth key", True, f"set (ends in ...{settings.auth_key[-4:]})")
+        where = ", from --auth-key" if from_command_line else ""
+        yield Step("auth key", True, f"set (ends in ...{settings.auth_key[-4:]}{where})")
     else:
         yield Step("auth key", False, "no auth key configured",
                    "set auth_key_file in [tkalert] (or $TKALERT_AUTH_KEY) to the key from your contract")
@@ -135,6 +183,48 @@ def _state_dir(path: Path) -> Step:
                 f"create it for this user ('install -d -m 700 -o {os.geteuid()} {path}') or set state_dir")
 
 
+def _ownership(settings) -> Iterator[Step]:
+    """Every directory and file of the state and spool directories must belong to, and be writable by, the user
+    running this test, which should be the user the monitoring daemon runs tkalert as (`sudo -u nagios tkalert
+    test`): one root-owned file left by a manual run as root makes the daemon's next send or flush fail."""
+    me = os.geteuid()
+    for name, top in (("state files", settings.state_dir), ("spool files", settings.spool_dir)):
+        if not top.exists():
+            continue
+        skip = settings.spool_dir if top == settings.state_dir else None  # the spool is checked on its own
+        bad = next(_not_mine(top, me, skip), None)
+        if bad is None:
+            yield Step(name, True, f"{top}: everything belongs to {_user(me)} and is writable")
+            continue
+        path, why = bad
+        yield Step(name, False, f"{path} {why}, but tkalert runs as {_user(me)} here",
+                   f"chown -R {_user(me)} {top}, and run every tkalert command as {_user(me)} "
+                   f"(run 'tkalert test' as the user the monitoring daemon runs tkalert as)")
+
+
+def _not_mine(top: Path, me: int, skip: Path | None) -> Iterator[tuple[Path, str]]:
+    for directory, dirs, files in os.walk(top):
+        dirs[:] = sorted(d for d in dirs if Path(directory) / d != skip)
+        for path in (Path(directory), *(Path(directory) / f for f in files)):
+            try:
+                info = path.lstat()
+            except OSError:
+                continue  # gone meanwhile (a flush moved it)
+            if info.st_uid != me:
+                yield path, f"belongs to {_user(info.st_uid)}"
+            elif not os.access(path, os.W_OK):
+                yield path, f"is not writable (mode {info.st_mode & 0o777:04o})"
+
+
+def _user(uid: int) -> str:
+    import pwd
+
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
 def _existing_parent(path: Path) -> Path:
     while not path.exists():
         path = path.parent
@@ -152,7 +242,25 @@ def _destination(destination, settings) -> Iterator[Step]:
         yield Step(f"{destination.name}: options", False, str(exc))
         return
     for step in transport.probe():
+        if not step.ok and step.detail.startswith("certificate refused") and not step.detail.count("pinned"):
+            step = replace(step, fix=_pin_advice(transport) or step.fix)
         yield replace(step, name=f"{destination.name}: {step.name}")
+
+
+def _pin_advice(transport) -> str | None:
+    """For a self-signed or otherwise untrusted certificate: the pin_sha256 line to paste, from the certificate the
+    server shows right now (compare it with the server's own before trusting it)."""
+    from tkalert.sender.deliver.probe import peer_fingerprint
+    from tkalert.sender.deliver.tls import pretty
+
+    if getattr(transport, "security", None) not in ("starttls", "smtps"):
+        return None
+    fpr = peer_fingerprint(transport.host, transport.port, transport.security, transport.timeout)
+    if fpr is None:
+        return None
+    return (f"if the server's certificate is self-signed or from a private CA, check this fingerprint against "
+            f"the server's own ('openssl x509 -noout -fingerprint -sha256') and add to [destination "
+            f"{transport.name}]: pin_sha256 = {pretty(fpr)}  (or give its CA in ca_file)")
 
 
 def _send_test(settings, home) -> Step:

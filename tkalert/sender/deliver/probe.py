@@ -35,3 +35,43 @@ def run_steps(stages: Iterable[tuple[str, Callable[[], str]]]) -> list[Step]:
             steps.append(Step(name, False, failure.reason, failure.fix))
             break
     return steps
+
+
+def probe_recipient(client: smtplib.SMTP, mail_from: str, mail_to: str | None) -> str:
+    """`tkalert test`'s last SMTP stage: MAIL FROM and RCPT TO as a delivery would send them, then RSET (no DATA,
+    so nothing is sent). A refused sender or recipient raises what delivery would meet (a 550 is permanent)."""
+    if not mail_to:
+        raise TransportFailure("mail_to is not set", True, "set mail_to in the destination's section")
+    client.ehlo_or_helo_if_needed()  # STARTTLS forgets the first EHLO (RFC 3207 section 4.2)
+    code, reply = client.mail(mail_from)
+    if code >= 400:
+        raise smtplib.SMTPSenderRefused(code, reply, mail_from)
+    code, reply = client.rcpt(mail_to)
+    if code >= 400:
+        client.rset()
+        raise smtplib.SMTPRecipientsRefused({mail_to: (code, reply)})
+    client.rset()
+    return f"server accepts mail from {mail_from} to {mail_to} ({code} {reply.decode('utf-8', 'replace')})"
+
+
+def peer_fingerprint(host: str, port: int, security: str, timeout: float) -> str | None:
+    """The SHA-256 fingerprint of the certificate an SMTP server shows, without trusting it (for the pin_sha256
+    line `tkalert test` suggests); None when it cannot be fetched."""
+    import socket
+    import ssl
+
+    from tkalert.sender.deliver.tls import fingerprint
+
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        if security == "smtps":
+            with socket.create_connection((host, port), timeout=timeout) as sock, \
+                    context.wrap_socket(sock, server_hostname=host) as tls:
+                return fingerprint(tls.getpeercert(binary_form=True))
+        with smtplib.SMTP(host, port, timeout=timeout) as client:
+            client.starttls(context=context)
+            return fingerprint(client.sock.getpeercert(binary_form=True))
+    except EXPECTED:
+        return None

@@ -35,7 +35,7 @@ from tkalert.sender.deliver.failure import classify
 from tkalert.sender.deliver.mail import FORMATS, compose
 from tkalert.sender.deliver.destination import DestinationOptions
 from tkalert.sender.deliver.outcome import Outcome
-from tkalert.sender.deliver.probe import EXPECTED, Step, run_steps
+from tkalert.sender.deliver.probe import EXPECTED, Step, probe_recipient, run_steps
 from tkalert.sender.deliver.tls import TlsPolicy
 from tkalert.errors import ConfigError
 from tkalert.sender.message import SealedMessage
@@ -103,8 +103,9 @@ class SmtpTransport:
             self._close()
 
     def probe(self) -> list[Step]:
-        try:
-            return run_steps(self.stages())
+        try:  # the probe alone asks MAIL FROM/RCPT TO (then RSET): a recipient the server refuses fails the test
+            recipient = ("recipient", lambda: probe_recipient(self._client, self.mail_from, self.mail_to))
+            return run_steps([*self.stages(), recipient])
         finally:
             self._close()
 
