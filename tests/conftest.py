@@ -65,13 +65,3 @@ def config(tmp_path, keys, smtp_sink, monkeypatch):
     monkeypatch.setenv("TKALERT_CONFIG", str(path))
     monkeypatch.delenv("TKALERT_AUTH_KEY", raising=False)
     return path
-
-
-def pytest_collection_modifyitems(config, items):
-    """Tests marked `long` run only when asked for by name (`-m long`), so the quick suite stays quick."""
-    if "long" in (config.getoption("markexpr") or ""):
-        return
-    skip = pytest.mark.skip(reason="long: run with -m long")
-    for item in items:
-        if "long" in item.keywords:
-            item.add_marker(skip)

@@ -117,7 +117,8 @@ def test_gpg_failure_is_one_line_without_python_gnupg_log(keys, tmp_path, smtp_s
     monkeypatch.setenv("TKALERT_CONFIG", str(cfg))
     done = run_tkalert("--type=heartbeat")
     err = done.stderr.decode()
-    assert done.returncode == 1 and err.count("\n") == 1 and err.startswith("tkalert: vendor key "), err
+    assert done.returncode == 1 and err.count("\n") == 1, err
+    assert err.startswith("tkalert: could not send heartbeat: not sealed: vendor key ") and "kept in the spool" in err
     check = run_tkalert("--type=heartbeat", "--check")
     assert "vendor key" in plugin_line(check, "CRITICAL") and check.stderr == b""
     verbose = run_tkalert("--type=heartbeat", "--verbose")
@@ -131,7 +132,7 @@ def test_gpg_missing_from_path_is_one_seal_error_line(config, tmp_path):
     done = run_tkalert("--type=heartbeat", env=env)
     err = done.stderr.decode()
     assert done.returncode == 1 and err.count("\n") == 1, err
-    assert err.startswith("tkalert: gpg not found") and "install gnupg" in err, err
+    assert err.startswith("tkalert: could not send heartbeat: not sealed: gpg not found") and "install gnupg" in err
     check = run_tkalert("--type=heartbeat", "--check", env=env)
     assert "gpg not found" in plugin_line(check, "CRITICAL")
 

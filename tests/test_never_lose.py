@@ -64,14 +64,25 @@ def test_a_run_that_fails_on_config_queues_nothing(tmp_path, keys, smtp_sink):
     assert not (state / "spool").exists() or not any((state / "spool").rglob("*.json"))
 
 
-def test_once_the_entry_is_safe_the_answer_is_0_whatever_breaks_later(tmp_path, keys, smtp_sink):
-    state = tmp_path / "state"
-    config = write_config(tmp_path / "tkalert.conf", keys, smtp_sink.port, state,
-                          extra=f"username = alice\npassword_file = {tmp_path / 'missing-password'}\n")
-    done = run_tkalert(f"--config={config}", *ALERT)
-    assert done.returncode == 0, done.stderr
-    assert b"kept in the spool" in done.stderr and b"missing-password" in done.stderr
-    assert len(entries(state / "spool", "outbox")) == 1
+def test_once_the_entry_is_safe_the_answer_is_0_whatever_breaks_later(config, smtp_sink, monkeypatch, capsys):
+    """A full disk after the entry is written (here: when the archive record of the delivery is written) must not
+    answer 75: Nagios and Zabbix would run the hook again and send a duplicate under a new message id."""
+    import errno
+
+    from tkalert.cli import main
+    from tkalert.sender.spool.archive import Archive
+
+    def disk_full(self, entry):
+        raise OSError(errno.ENOSPC, "No space left on device", str(self.directory))
+
+    record = Archive.record
+    monkeypatch.setattr(Archive, "record", disk_full)
+    assert main([*ALERT]) == 0
+    assert "kept in the spool" in capsys.readouterr().err
+    assert len(smtp_sink.mails) == 1
+    monkeypatch.setattr(Archive, "record", record)  # the disk has room again
+    assert run_tkalert("flush", "--now").returncode == 0  # the copy left behind goes again, under the same id
+    assert len(set(smtp_sink.accepted)) == 1
 
 
 def test_an_override_address_that_would_break_the_mail_is_a_usage_error(tmp_path, config, smtp_sink):

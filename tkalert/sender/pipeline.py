@@ -178,6 +178,10 @@ def check_options(settings: Settings, options: SendOptions) -> None:
     if not settings.destinations:
         raise ConfigError(f"{settings.path}: no destination configured: add a [destination NAME] section "
                           "(see tkalert.conf(5))")
+    from tkalert.sender.deliver import open_transport
+
+    for destination in settings.destinations:  # every option read strictly now: a bad one queues nothing
+        open_transport(destination, settings)
     if options.encrypt and not settings.vendor_keys:
         raise ConfigError(f"{settings.path}: no vendor key configured: set vendor_keys (the vendor key's 40-digit "
                           "fingerprint) in [gnupg], or use --disable-gpg-encryption for a test")

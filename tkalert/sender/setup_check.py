@@ -268,9 +268,10 @@ def _send_test(settings, home) -> Step:
     from tkalert.sender.pipeline import SendOptions, send_event
 
     try:
-        result = send_event(Event(event_type="test"), settings, SendOptions(gnupg_home=home))
+        # a trial: delivered once from a private spool, never left queued in the real one
+        result = send_event(Event(event_type="test"), settings, SendOptions(gnupg_home=home, trial=True))
     except TkalertError as exc:
         return Step("send test message", False, str(exc))
     if result.state == "sent":
         return Step("send test message", True, f"sent test message {result.message_id}")
-    return Step("send test message", result.state == "queued", f"{result.state}: {result.reason}")
+    return Step("send test message", False, f"{result.state}: {result.reason}")

@@ -193,6 +193,8 @@ class Flusher:
             raise
         except Exception as exc:
             left = {i: e for i, e in batch.items() if i not in decided}
+            if not left:  # every message had its outcome: recording it broke (a full disk), not a message
+                raise
             if len(left) > 1:
                 for message_id, entry in left.items():
                     self.deliver_isolated({message_id: entry}, override_to)
