@@ -138,3 +138,16 @@ def test_host_alert_carries_the_host_checks_result(config):
                                              "duration"]
     assert host.findtext("plugin-output") == "PING CRITICAL - Packet loss = 100%"
     assert host.findtext("duration") == "61.25" and root.find("service") is None
+
+
+def test_an_acknowledgement_carries_its_author_and_comment(config):
+    done = run_tkalert("--type=service", "--host=db01", "--service=RAID", "--service-status=CRITICAL",
+                       "--notification-type=ACKNOWLEDGEMENT", "--notification-author=alice",
+                       "--notification-comment=disk ordered, <swap> at 14:00", "--dump-xml=-")
+    assert done.returncode == 0, done.stderr
+    root = parse_valid(done.stdout)
+    assert (root.findtext("notification-author"), root.findtext("notification-comment")) == (
+        "alice", "disk ordered, <swap> at 14:00")
+    plain = run_tkalert("--type=service", "--host=db01", "--service=RAID", "--service-status=CRITICAL",
+                        "--notification-author=", "--dump-xml=-")
+    assert parse_valid(plain.stdout).find("notification-author") is None

@@ -25,7 +25,7 @@ CONFIG_ENV = "TKALERT_CONFIG"
 
 MAIN_KEYS = {
     "enabled", "auth_key", "auth_key_file", "contact_person", "contact_mail", "system_id",
-    "state_dir", "spool_dir", "destinations",
+    "state_dir", "spool_dir", "destinations", "syslog",
 }
 GNUPG_KEYS = {"home", "vendor_keys", "system_key"}
 INLINE_COMMENTS = (";", "#")
@@ -54,6 +54,7 @@ class Settings:
     vendor_keys: tuple[str, ...] = ()
     system_key: str | None = None
     destinations: tuple[Destination, ...] = ()
+    syslog: str | None = "/dev/log"  # the syslog socket each message's way is logged to; None: not logged
     # Sections other steps own ([spool], [storm], ...): they validate their own keys.
     sections: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
@@ -103,8 +104,15 @@ def _settings_from(parser: configparser.ConfigParser, cfg_path: Path) -> Setting
         vendor_keys=tuple(_fingerprint(fpr, "vendor_keys", gpg) for fpr in vendor_keys),
         system_key=_fingerprint(gpg.text("system_key"), "system_key", gpg) if gpg.text("system_key") else None,
         destinations=destinations,
+        syslog=_syslog(main.text("syslog")),
         sections=MappingProxyType(others),
     )
+
+
+def _syslog(value: str | None) -> str | None:
+    if value is None:
+        return Settings.syslog
+    return None if value.strip().lower() in ("off", "no", "none", "") else value.strip()
 
 
 def _known(parser, section: str, keys: set[str], cfg_path: Path) -> Section:

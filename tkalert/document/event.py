@@ -59,6 +59,8 @@ class Event:
     component_serial: str | None = None
     component_name: str | None = None
     notification_type: str | None = None
+    notification_author: str | None = None
+    notification_comment: str | None = None
 
     @classmethod
     def given_fields(cls) -> tuple[str, ...]:

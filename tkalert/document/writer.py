@@ -2,10 +2,10 @@
 
 The old receiver reads `<heartbeat>`/`<alert>` with authkey, date, contact-name, contact-mail and (alerts) the
 `<host>` and `<service>` blocks; we keep those names and that order so it still parses ours. Additions come after
-them: notification type, message id, system id, sequence number, ISO-8601 UTC timestamp, tool version. Absent
-optional fields are left out. The text is escaped here (no CDATA: `]]>` in plugin output broke 1.5); `text.clean`
-makes every value representable. Plain string building keeps lxml off the notification hook's import path; the
-tests validate every shape this module writes against `tkalert.xsd`.
+them: notification type (with the acknowledgement's author and comment), message id, system id, sequence number,
+ISO-8601 UTC timestamp, tool version. Absent optional fields are left out. The text is escaped here (no CDATA: `]]>`
+in plugin output broke 1.5); `text.clean` makes every value representable. Plain string building keeps lxml off the
+notification hook's import path; the tests validate every shape this module writes against `tkalert.xsd`.
 """
 
 from __future__ import annotations
@@ -38,6 +38,8 @@ def build_document(event: Event, stamp: Stamp) -> bytes:
         if event.event_type == "service":
             _block(parts, "service", SERVICE_FIELDS, event)
         _optional(parts, "  ", "notification-type", event.notification_type)
+        _optional(parts, "  ", "notification-author", event.notification_author)
+        _optional(parts, "  ", "notification-comment", event.notification_comment)
     parts.append(stamp_lines(stamp))
     parts.append(f"</{root}>\n")
     return "".join(parts).encode("utf-8")

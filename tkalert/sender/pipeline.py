@@ -208,6 +208,7 @@ def seal_and_spool(document: bytes, stamp: Stamp, facts: Facts, settings: Settin
 
 def keep_unsealed(message: SealedMessage, settings: Settings, options: SendOptions, error: str) -> None:
     from tkalert.sender.spool.entry import new_entry
+    from tkalert.sender.spool.journal import note
     from tkalert.sender.spool.site import open_site
 
     with spool_errors(settings):
@@ -215,11 +216,13 @@ def keep_unsealed(message: SealedMessage, settings: Settings, options: SendOptio
         entry = new_entry(message, time.time(), "unsealed", override_to=options.override_to, last_error=error)
         site.outbox.add(entry)
     log.info("Kept %s %s unsealed: %s", message.document_type, message.message_id, error)
+    note(settings, "unsealed", message, error)
 
 
 def reseal_pending(settings: Settings, options: SendOptions) -> tuple[int, int]:
     """Seal what waits in unsealed/ and queue it (`tkalert flush`); return (sealed, still waiting)."""
     from tkalert.errors import SealError
+    from tkalert.sender.spool.journal import note
     from tkalert.sender.spool.site import open_site
 
     act_as_spool_owner(settings)
@@ -237,6 +240,7 @@ def reseal_pending(settings: Settings, options: SendOptions) -> tuple[int, int]:
         queued = entry.with_status("queued", message=replace(message, payload=sealed), next_try=now, last_error=None)
         site.outbox.save(queued)
         site.outbox.remove(message.message_id, "unsealed")
+        note(settings, "queued", message, "sealed after the key was fixed")
         done += 1
     return done, waiting
 

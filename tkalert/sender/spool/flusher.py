@@ -22,6 +22,7 @@ from tkalert.errors import TkalertError
 from tkalert.sender.spool.archive import Archive
 from tkalert.sender.spool.backoff import next_try
 from tkalert.sender.spool.folding import MakeDigest, ripe_groups
+from tkalert.sender.spool.journal import note
 from tkalert.sender.spool.entry import Entry, new_entry
 from tkalert.sender.spool.outbox import Outbox
 from tkalert.sender.spool.policy import Policy, describe
@@ -96,6 +97,7 @@ class Flusher:
                               f"last error: {entry.last_error or 'none'}")
                     self.to_failed(entry.with_status("expired", last_error=reason, finished_at=now), area)
                     self.report.expired[entry.message_id] = reason
+                    note(self.settings, "expired", entry.message, reason)
 
     def fold_ripe(self, now: float) -> None:
         folded = list(self.outbox.entries("folded"))
@@ -203,6 +205,7 @@ class Flusher:
                 reason = f"cannot be delivered: {type(exc).__name__}: {one_line(exc)}"
                 self.to_failed(entry.with_status("failed", finished_at=self.clock(), last_error=reason))
                 self.report.failed[entry.message_id] = reason
+                note(self.settings, "failed", entry.message, reason)
 
     def record(self, entry: Entry, outcome) -> None:
         now = self.clock()
@@ -211,13 +214,16 @@ class Flusher:
             self.archive.record(entry.with_status("sent", finished_at=now, last_error=None, **tried))
             self.outbox.remove(entry.message_id, "outbox")
             self.report.sent.append(entry.message_id)
+            note(self.settings, "sent", entry.message, f"via {outcome.destination}")
         elif outcome.permanent:
             self.to_failed(entry.with_status("failed", finished_at=now, last_error=outcome.error, **tried))
             self.report.failed[entry.message_id] = outcome.error or "refused"
+            note(self.settings, "failed", entry.message, outcome.error)
         else:
             retry = next_try(now, entry.attempts + 1, self.policy.spool)
             self.outbox.save(entry.with_status("queued", next_try=retry, last_error=outcome.error, **tried))
             self.report.deferred[entry.message_id] = outcome.error or "not delivered"
+            note(self.settings, "deferred", entry.message, outcome.error)
         if self.deadline is not None and time.monotonic() >= self.deadline:
             raise BudgetSpent
 

@@ -23,6 +23,7 @@ from tkalert.deadline import StillRunning, call_within
 from tkalert.sender.message import SealedMessage
 from tkalert.sender.spool.entry import new_entry
 from tkalert.sender.spool.folding import MakeDigest
+from tkalert.sender.spool.journal import note
 from tkalert.sender.spool.site import Site, open_site
 from tkalert.sender.spool.storm import StormControl, Verdict
 
@@ -55,6 +56,7 @@ def submit(message: SealedMessage, settings, *, clock: Callable[[], float] = tim
     verdict = spool_message(site, message, clock(), override_to)
     if verdict is None:
         return SubmitResult("queued", message.message_id, "already spooled")
+    note(settings, "folded" if verdict.fold else "queued", message, verdict.reason if verdict.fold else None)
     if verdict.fold:
         return SubmitResult("folded", message.message_id, verdict.reason)
     try:
