@@ -27,7 +27,8 @@ BASE = ["--type=service", "--auth-key=k", "--host=h", "--service=s", "--service-
 def offline_config(tmp_path_factory):
     base = tmp_path_factory.mktemp("any")
     path = base / "tkalert.conf"
-    path.write_text(f"[tkalert]\nstate_dir = {base / 'state'}\n")
+    # every directory inside the test's own: a test never touches the machine's /var/spool/tkalert
+    path.write_text(f"[tkalert]\nstate_dir = {base / 'state'}\nspool_dir = {base / 'spool'}\n")
     old = os.environ.get("TKALERT_CONFIG")
     os.environ["TKALERT_CONFIG"] = str(path)
     yield
