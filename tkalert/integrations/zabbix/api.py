@@ -8,6 +8,7 @@ becomes an `ApiError` with one line that says what to fix.
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -80,9 +81,19 @@ class Session:
         self.api = ZabbixAPI(self.access.url, timeout=self.access.timeout)
         if self.access.ca_file:
             self.api.session.verify = self.access.ca_file
-        self.call(lambda api: api.login(user=self.access.user or "", password=self.access.password or "",
-                                        api_token=self.access.token), "log in")
+        self.call(self._log_in, "log in")
         return self
+
+    def _log_in(self, api) -> None:
+        """An API token is sent as the session's auth, which both pyzabbix 0.8 (Debian 12's, whose login() has no
+        api_token) and pyzabbix >= 1.0 send to Zabbix 6.0; a user logs in with user.login."""
+        if self.access.token:
+            if "api_token" in inspect.signature(api.login).parameters:
+                api.login(api_token=self.access.token)
+            else:
+                api.auth = self.access.token
+            return
+        api.login(user=self.access.user or "", password=self.access.password or "")
 
     def __exit__(self, *exc_info) -> None:
         if self.api is not None and self.api.auth and not self.access.token:
