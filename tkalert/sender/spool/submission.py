@@ -47,7 +47,9 @@ class SubmitResult:
 
 def submit(message: SealedMessage, settings, *, clock: Callable[[], float] = time.time,
            make_digest: MakeDigest | None, override_to: str | None = None) -> SubmitResult:
+    give_up = time.monotonic()  # plus the budget: it bounds the whole call, storm lock and spool write included
     site = open_site(settings)
+    give_up += site.policy.spool.hook_budget
     if not site.policy.categories.allows(message.document_type):
         category = CATEGORY_OF.get(message.document_type, message.document_type)
         return SubmitResult("skipped", message.message_id, f"{category} is switched off in [categories]")
@@ -60,7 +62,7 @@ def submit(message: SealedMessage, settings, *, clock: Callable[[], float] = tim
     if verdict.fold:
         return SubmitResult("folded", message.message_id, verdict.reason)
     try:
-        return flush_once(site, settings, message.message_id, clock, make_digest)
+        return flush_once(site, settings, message.message_id, clock, make_digest, give_up)
     except Exception as exc:  # the entry is durable: report, never raise (a retry by the caller duplicates)
         from tkalert.errors import one_line
 
@@ -82,11 +84,10 @@ def spool_message(site: Site, message: SealedMessage, now: float, override_to: s
     return verdict if site.outbox.add(entry) else None
 
 
-def flush_once(site: Site, settings, message_id: str, clock, make_digest) -> SubmitResult:
+def flush_once(site: Site, settings, message_id: str, clock, make_digest, give_up: float) -> SubmitResult:
     from tkalert.sender.spool.lock import FileLock
 
     budget = site.policy.spool.hook_budget
-    give_up = time.monotonic() + budget
     lock = FileLock(site.outbox.lock_path("flush"))
     while not lock.try_acquire():  # another process is delivering: it may well send this message too
         if site.outbox.locate(message_id) != "outbox":
@@ -95,6 +96,9 @@ def flush_once(site: Site, settings, message_id: str, clock, make_digest) -> Sub
             return where_is(site, message_id, "another tkalert process is delivering; it sends this one too")
         time.sleep(POLL)
     left = give_up - time.monotonic()
+    if left <= 0:  # the storm lock and the spool write used the whole budget
+        lock.release()
+        return where_is(site, message_id, f"no time left within {budget:g}s; `tkalert flush` sends it")
     try:
         call_within(left, lambda: _flush_holding(lock, site, settings, clock, make_digest, left), "tkalert-flush")
     except StillRunning:
