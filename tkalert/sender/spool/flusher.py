@@ -124,25 +124,27 @@ class Flusher:
         if not folded:  # the usual case: no need to read the whole outbox for digests
             return
         carried = {i: e.message_id for e in self.outbox.entries("outbox") for i in e.digest_of}
-        folded = [e for e in folded
-                  if not self.finished_before(e, "folded") and not self.carried_already(e, carried, now)]
+        folded = [e for e in folded if not self.finished_before(e, "folded")]
+        self.carried_already([e for e in folded if e.message_id in carried], carried, now)
+        folded = [e for e in folded if e.message_id not in carried]
         for group in ripe_groups(folded, now, self.policy.storm):
             if self.make_digest is None:
                 self.release(group)
             else:
                 self.fold_into_digest(group, now)
 
-    def carried_already(self, entry: Entry, carried: dict[str, str], now: float) -> bool:
+    def carried_already(self, leftovers: list[Entry], carried: dict[str, str], now: float) -> None:
         """A flusher stopped between queuing a digest and clearing folded/ (a hook whose budget ran out exits with
         its flush thread; kill -9) leaves alerts the queued digest already carries: finish its work, don't fold
         them into a second digest (measured: 162 of 1,000 storm events twice before this check)."""
-        digest_id = carried.get(entry.message_id)
-        if digest_id is None:
-            return False
-        self.archive.record(entry.with_status("folded", digest_id=digest_id, finished_at=now))
-        self.outbox.remove(entry.message_id, "folded")
-        self.report.recovered.append(entry.message_id)
-        return True
+        by_digest: dict[str, list[Entry]] = {}
+        for entry in leftovers:
+            by_digest.setdefault(carried[entry.message_id], []).append(entry)
+        for digest_id, entries in by_digest.items():
+            self.archive.record_folded(digest_id, entries, now)
+            for entry in entries:
+                self.outbox.remove(entry.message_id, "folded")
+                self.report.recovered.append(entry.message_id)
 
     def release(self, group: list[Entry]) -> None:
         for entry in group:
@@ -162,8 +164,9 @@ class Flusher:
         targets = {e.override_to for e in group}
         override_to = targets.pop() if len(targets) == 1 else None
         self.outbox.add(new_entry(digest, now, status="queued", digest_of=ids, override_to=override_to))
+        # One archive file for all of them (three fsyncs, not two per alert), durable before any leaves folded/.
+        self.archive.record_folded(digest.message_id, group, now)
         for entry in group:
-            self.archive.record(entry.with_status("folded", digest_id=digest.message_id, finished_at=now))
             self.outbox.remove(entry.message_id, "folded")
         self.report.digests[digest.message_id] = ids
 
