@@ -5,7 +5,7 @@ leaves both, and the next flush sees the record and only removes the outbox copy
 keep the payload and the plaintext document for `tkalert show`, unless `[categories] archive = off`. Records
 older than `[archive] keep` are pruned; failed/ is never pruned (nothing is deleted unseen).
 
-    <message id>.json          one sent (or, written by tkalert before 0.3, folded) entry
+    <message id>.json          one sent entry (or a folded one, as earlier versions wrote them)
     <digest id>.folded.json    every alert folded into that digest, written and fsynced once for all of them
     <message id>.json -> <digest id>.folded.json
                                a symlink per folded alert, so that a message id is still found in one lookup
