@@ -206,3 +206,24 @@ def test_spool_files_are_private(site_config, smtp_sink, clock):
     clock.advance(60)
     flush(settings, clock=clock, make_digest=None)
     assert stat.S_IMODE(os.stat(site.archive.path(message.message_id)).st_mode) == 0o600
+
+
+def test_delivery_never_asks_dns_for_this_machines_name(settings, smtp_sink, clock, monkeypatch):
+    """smtplib's EHLO name and the default sender come from gethostname(), once: getfqdn() hangs on broken DNS."""
+    import smtplib
+    import socket
+    import types
+
+    from tkalert.sender.deliver import smtp
+
+    def no_dns(*args):
+        raise AssertionError("socket.getfqdn() called on the delivery path")
+
+    # smtplib's and tkalert's view of the socket module only: the test's SMTP server may ask for its own name
+    no_dns_socket = types.SimpleNamespace(**{**vars(socket), "getfqdn": no_dns})
+    monkeypatch.setattr(smtplib, "socket", no_dns_socket)
+    monkeypatch.setattr(smtp, "socket", no_dns_socket)
+    for n in range(2):
+        result = submit(sealed(service=f"disk{n}"), settings, clock=clock, make_digest=None)
+        assert result.state == "sent", result.reason
+    assert len(smtp_sink.accepted) == 2

@@ -151,3 +151,32 @@ def test_a_fold_cut_short_after_queuing_its_digest_makes_no_second_digest(storm_
     assert smtp_sink.delivered() - {digest.message_id} == {m.message_id for m in messages}
     log = {r.message_id: r for r in read_log(site)}
     assert {log[e.message_id].digest_id for e in folded} == {digest.message_id}
+
+
+def test_a_digests_folded_alerts_are_archived_in_one_file_with_a_constant_number_of_fsyncs(
+        storm_settings, smtp_sink, clock, monkeypatch):
+    import os
+
+    from tkalert.sender.spool import disk
+
+    messages = [sealed(service=f"svc{i}") for i in range(3 + 40)]
+    for m in messages:
+        submit(m, storm_settings, clock=clock, make_digest=plain_digest)
+    clock.advance(60)
+    fsyncs = []
+    monkeypatch.setattr(disk.os, "fsync", lambda fd, real=os.fsync: fsyncs.append(fd) or real(fd))
+    flush(storm_settings, clock=clock, make_digest=plain_digest, housekeeping=False)
+    # digest queued (2), folded alerts archived (3), digest sent and archived (2), for 40 alerts as for 1
+    assert len(fsyncs) <= 8
+
+    archive = open_site(storm_settings).archive
+    folded = [m.message_id for m in messages[3:]]
+    (digest_file,) = archive.directory.glob("*.folded.json")
+    assert {p.name for p in archive.files()} == {digest_file.name} | {f"{m.message_id}.json" for m in messages[:3]} \
+        | {digest_file.name.replace(".folded", "")}
+    assert all(archive.load(i).status == "folded" and archive.holds(archive.load(i)) for i in folded)
+    assert submit(messages[-1], storm_settings, clock=clock, make_digest=plain_digest).state == "sent"  # seen before
+
+    clock.advance(400 * 86400)  # past the default retention: the digest file and every link to it go
+    flush(storm_settings, clock=clock, make_digest=plain_digest, housekeeping=True)
+    assert sorted(os.listdir(archive.directory)) == ["tmp"]

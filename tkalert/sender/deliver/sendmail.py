@@ -21,12 +21,12 @@ from collections.abc import Iterator
 import os
 import shlex
 import shutil
-import socket
 import subprocess
 
 from tkalert.config.settings import Destination, Settings
 from tkalert.sender.deliver.mail import FORMATS, compose
 from tkalert.sender.deliver.destination import DestinationOptions
+from tkalert.sender.deliver.hostname import local_hostname
 from tkalert.sender.deliver.outcome import Outcome
 from tkalert.sender.deliver.probe import Step
 from tkalert.errors import ConfigError, one_line
@@ -46,7 +46,7 @@ class SendmailTransport:
         self.command = shlex.split(options.text("command") or "")
         if not self.command:
             raise options.error("command is empty (name the MTA's sendmail program)")
-        self.mail_from = options.text("mail_from") or f"tkalert@{socket.getfqdn()}"
+        self.mail_from = options.text("mail_from") or f"tkalert@{local_hostname()}"
         self.mail_to = options.text("mail_to")
         self.format = options.choice("format", FORMATS)
         self.timeout = options.duration("timeout")

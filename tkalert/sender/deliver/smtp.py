@@ -32,6 +32,7 @@ from typing import ClassVar
 
 from tkalert.config.settings import Destination, Settings
 from tkalert.sender.deliver.failure import classify
+from tkalert.sender.deliver.hostname import local_hostname
 from tkalert.sender.deliver.mail import FORMATS, compose
 from tkalert.sender.deliver.destination import DestinationOptions
 from tkalert.sender.deliver.outcome import Outcome
@@ -77,7 +78,7 @@ class SmtpTransport:
             raise options.error("username is set but password_file is not (name a file holding the password)")
 
     def default_sender(self, options: DestinationOptions) -> str:
-        return f"tkalert@{socket.getfqdn()}"
+        return f"tkalert@{local_hostname()}"
 
     def override_recipient(self, mail_to: str) -> None:
         self.mail_to = mail_to
@@ -188,7 +189,7 @@ class _Client(smtplib.SMTP):
 
     def __init__(self, sock: socket.socket, host: str, port: int, timeout: float):
         self._prepared = sock
-        super().__init__(host, port, timeout=timeout)
+        super().__init__(host, port, local_hostname=local_hostname(), timeout=timeout)  # no getfqdn(): see hostname
 
     def _get_socket(self, host, port, timeout):
         return self._prepared

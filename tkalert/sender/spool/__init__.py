@@ -7,7 +7,8 @@ admin-readable record of what left, when, to where, and whether it arrived (`tka
 The API, for the hook (tkalert.sender.pipeline), the CLI (tkalert.cli.spoolcmds) and the spool check:
 
     submit(message, settings, *, make_digest, clock=time.time, override_to=None) -> SubmitResult
-    flush(settings, *, make_digest, clock=time.time, wait=0, budget=None, ignore_backoff=False) -> FlushReport
+    flush(settings, *, make_digest, clock=time.time, wait=0, budget=None, ignore_backoff=False,
+          housekeeping=None) -> FlushReport
     retry_failed(settings, message_ids=None, *, clock=time.time) -> list[str]
     open_site(settings) -> Site;  read_log(site, states=None) -> list[LogRecord];  find_entry(site, prefix) -> Entry
     take_census(site, now) -> Census

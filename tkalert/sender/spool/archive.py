@@ -4,16 +4,28 @@ The flusher writes a record here durably *before* it removes the entry from the 
 leaves both, and the next flush sees the record and only removes the outbox copy: no second delivery. Records
 keep the payload and the plaintext document for `tkalert show`, unless `[categories] archive = off`. Records
 older than `[archive] keep` are pruned; failed/ is never pruned (nothing is deleted unseen).
+
+    <message id>.json          one sent entry (or a folded one, as earlier versions wrote them)
+    <digest id>.folded.json    every alert folded into that digest, written and fsynced once for all of them
+    <message id>.json -> <digest id>.folded.json
+                               a symlink per folded alert, so that a message id is still found in one lookup
+                               (load, holds, submit's "already delivered"); made without an fsync each, the
+                               directory fsynced once after all of them
+
+A 980-alert digest used to cost 1,960 fsyncs here; it now costs three, whatever its size.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from tkalert.sender.spool import disk
-from tkalert.sender.spool.entry import Entry, check_message_id, dumps, loads
+from tkalert.sender.spool.entry import Entry, check_message_id, dumps, from_record, loads, to_record
+
+FOLDED = ".folded.json"
 
 
 class Archive:
@@ -36,6 +48,27 @@ class Archive:
         disk.write_durably(self.directory / "tmp", path, dumps(entry, self.keep_documents))
         os.utime(path, (entry.finished_at, entry.finished_at))
 
+    def folded_path(self, digest_id: str) -> Path:
+        return self.directory / f"{check_message_id(digest_id)}{FOLDED}"
+
+    def record_folded(self, digest_id: str, entries: Iterable[Entry], now: float) -> None:
+        """Durably store the alerts folded into one digest as one file (merged with what an interrupted run wrote
+        for the same digest), then link each message id to it; finished_at is `now` on the injected clock."""
+        path = self.folded_path(digest_id)
+        folded = {e.message_id: e for e in self._read_folded(path)}
+        for entry in entries:
+            folded.setdefault(entry.message_id, entry.with_status("folded", digest_id=digest_id, finished_at=now))
+        data = {"format": 1, "digest_id": digest_id,
+                "folded": [to_record(e, self.keep_documents) for e in folded.values()]}
+        disk.write_durably(self.directory / "tmp", path, json.dumps(data, indent=1).encode("utf-8"))
+        os.utime(path, (now, now))
+        for message_id in folded:
+            try:
+                os.symlink(path.name, self.path(message_id))
+            except FileExistsError:
+                continue  # linked before the interruption, or a record of this id already (kept as it is)
+        disk.fsync_dir(self.directory)
+
     def holds(self, entry: Entry) -> bool:
         """True if this very entry (same id, same spool time) was already finished: a crash left a copy behind."""
         found = self.load(entry.message_id)
@@ -43,24 +76,29 @@ class Archive:
 
     def load(self, message_id: str) -> Entry | None:
         try:
-            return loads(self.path(message_id).read_bytes())
+            data = json.loads(self.path(message_id).read_bytes())
         except FileNotFoundError:
             return None
+        if "folded" not in data:
+            return from_record(data)
+        return next((e for e in self._folded_of(data) if e.message_id == message_id), None)
 
     def entries(self) -> Iterator[Entry]:
         for path in self.files():
             try:
-                yield loads(path.read_bytes())
+                if path.name.endswith(FOLDED):
+                    yield from self._read_folded(path)
+                else:
+                    yield loads(path.read_bytes())
             except FileNotFoundError:
                 continue
 
     def files(self) -> list[Path]:
-        try:
-            return sorted(p for p in self.directory.iterdir() if p.suffix == ".json")
-        except FileNotFoundError:
-            return []
+        """The record files (not the links to digest files), sorted by name."""
+        return sorted(self.directory / name for name in self._names(links=False))
 
     def prune(self, now: float) -> int:
+        """Remove records (and digest files) finished longer than `keep` ago, then the links left dangling."""
         removed = 0
         for path in self.files():
             try:
@@ -69,4 +107,25 @@ class Archive:
                     removed += 1
             except FileNotFoundError:
                 continue
+        for name in self._names(links=True):
+            link = self.directory / name
+            if not link.exists():  # its digest file was pruned
+                link.unlink(missing_ok=True)
         return removed
+
+    def _names(self, links: bool) -> list[str]:
+        try:
+            with os.scandir(self.directory) as found:  # d_type: no stat per record
+                return [e.name for e in found if e.name.endswith(".json") and e.is_symlink() == links]
+        except FileNotFoundError:
+            return []
+
+    def _read_folded(self, path: Path) -> list[Entry]:
+        try:
+            return self._folded_of(json.loads(path.read_bytes()))
+        except FileNotFoundError:
+            return []
+
+    @staticmethod
+    def _folded_of(data: dict) -> list[Entry]:
+        return [from_record(record) for record in data["folded"]]

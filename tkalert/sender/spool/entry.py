@@ -59,16 +59,25 @@ def check_message_id(message_id: str) -> str:
 
 
 def dumps(entry: Entry, keep_documents: bool = True) -> bytes:
+    return json.dumps(to_record(entry, keep_documents), indent=1).encode("utf-8")
+
+
+def loads(data: bytes) -> Entry:
+    return from_record(json.loads(data))
+
+
+def to_record(entry: Entry, keep_documents: bool = True) -> dict:
+    """The entry as the JSON object its file holds (an archive's digest file lists several of them)."""
     record = asdict(entry)
     message = {FILE_KEYS.get(k, k): v for k, v in record.pop("message").items()}
     message["payload"] = _blob(entry.message.payload) if keep_documents else None
     message["plaintext"] = _blob(entry.message.plaintext) if keep_documents else None
     record["digest_of"] = list(entry.digest_of)
-    return json.dumps({"format": FORMAT, "message": message, **record}, indent=1).encode("utf-8")
+    return {"format": FORMAT, "message": message, **record}
 
 
-def loads(data: bytes) -> Entry:
-    record = json.loads(data)
+def from_record(record: dict) -> Entry:
+    record = dict(record)
     record.pop("format", None)
     message = {FIELDS.get(k, k): v for k, v in record.pop("message").items()}
     message["payload"] = _unblob(message.get("payload"))

@@ -10,17 +10,24 @@ queued while a round was on the wire is not stranded. A round:
 4. record   — sent: archive record first, then remove from outbox/ (a kill -9 in between: the next run finds the
               record and only removes the copy); permanent failure: failed/ with the reason; temporary: attempts,
               back-off and last error written back to the entry.
+
+After the rounds, housekeeping (archive pruning, the storm memory sweep) runs at most once per HOUSEKEEPING_EVERY,
+decided by the mtime of spool/prune.stamp on the injected clock: both list a directory that grows with history,
+and the work each hook does must not.
 """
 
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Callable
 
 from tkalert.errors import TkalertError
 from tkalert.sender.spool.archive import Archive
 from tkalert.sender.spool.backoff import next_try
+from tkalert.sender.spool.disk import FILE_MODE
 from tkalert.sender.spool.folding import MakeDigest, ripe_groups
 from tkalert.sender.spool.journal import note
 from tkalert.sender.spool.entry import Entry, new_entry
@@ -28,6 +35,8 @@ from tkalert.sender.spool.outbox import Outbox
 from tkalert.sender.spool.policy import Policy, describe
 from tkalert.sender.spool.storm import StormControl
 
+HOUSEKEEPING_EVERY = 3600.0  # seconds between two archive prunes / storm sweeps of one spool
+STAMP = "prune.stamp"
 
 
 class BudgetSpent(Exception):
@@ -57,8 +66,10 @@ class FlushReport:
 
 class Flusher:
     def __init__(self, settings, policy: Policy, outbox: Outbox, archive: Archive, clock: Callable[[], float],
-                 make_digest: MakeDigest | None, deadline: float | None = None, ignore_backoff: bool = False):
+                 make_digest: MakeDigest | None, deadline: float | None = None, ignore_backoff: bool = False,
+                 housekeeping: bool | None = None):
         self.settings = settings
+        self.housekeeping = housekeeping  # None: when the stamp says it is due; True: now; False: not at all
         self.ignore_backoff = ignore_backoff  # `tkalert flush --now`: the admin fixed the cause, try everything
         self.policy = policy
         self.outbox = outbox
@@ -84,9 +95,18 @@ class Flusher:
             self.deliver(due)
             if not self.report.complete:
                 break
-        self.archive.prune(self.clock())
-        StormControl(self.outbox.root, self.policy.storm).sweep(self.clock())
+        self.keep_house(self.clock())
         return self.report
+
+    def keep_house(self, now: float) -> None:
+        """Prune the archive and sweep the storm memory, at most once an hour unless forced (both only free space:
+        nothing reads an expired record or memory, so running them late changes no outcome)."""
+        stamp = self.outbox.root / STAMP
+        if self.housekeeping is False or (self.housekeeping is None and not housekeeping_due(stamp, now)):
+            return
+        set_stamp(stamp, self.outbox.root / "tmp", now)  # first: a prune that breaks is not retried per event
+        self.archive.prune(now)
+        StormControl(self.outbox.root, self.policy.storm).sweep(now)
 
     def expire_old(self, now: float) -> None:
         max_age = self.policy.spool.max_age
@@ -104,25 +124,27 @@ class Flusher:
         if not folded:  # the usual case: no need to read the whole outbox for digests
             return
         carried = {i: e.message_id for e in self.outbox.entries("outbox") for i in e.digest_of}
-        folded = [e for e in folded
-                  if not self.finished_before(e, "folded") and not self.carried_already(e, carried, now)]
+        folded = [e for e in folded if not self.finished_before(e, "folded")]
+        self.carried_already([e for e in folded if e.message_id in carried], carried, now)
+        folded = [e for e in folded if e.message_id not in carried]
         for group in ripe_groups(folded, now, self.policy.storm):
             if self.make_digest is None:
                 self.release(group)
             else:
                 self.fold_into_digest(group, now)
 
-    def carried_already(self, entry: Entry, carried: dict[str, str], now: float) -> bool:
+    def carried_already(self, leftovers: list[Entry], carried: dict[str, str], now: float) -> None:
         """A flusher stopped between queuing a digest and clearing folded/ (a hook whose budget ran out exits with
         its flush thread; kill -9) leaves alerts the queued digest already carries: finish its work, don't fold
         them into a second digest (measured: 162 of 1,000 storm events twice before this check)."""
-        digest_id = carried.get(entry.message_id)
-        if digest_id is None:
-            return False
-        self.archive.record(entry.with_status("folded", digest_id=digest_id, finished_at=now))
-        self.outbox.remove(entry.message_id, "folded")
-        self.report.recovered.append(entry.message_id)
-        return True
+        by_digest: dict[str, list[Entry]] = {}
+        for entry in leftovers:
+            by_digest.setdefault(carried[entry.message_id], []).append(entry)
+        for digest_id, entries in by_digest.items():
+            self.archive.record_folded(digest_id, entries, now)
+            for entry in entries:
+                self.outbox.remove(entry.message_id, "folded")
+                self.report.recovered.append(entry.message_id)
 
     def release(self, group: list[Entry]) -> None:
         for entry in group:
@@ -142,8 +164,9 @@ class Flusher:
         targets = {e.override_to for e in group}
         override_to = targets.pop() if len(targets) == 1 else None
         self.outbox.add(new_entry(digest, now, status="queued", digest_of=ids, override_to=override_to))
+        # One archive file for all of them (three fsyncs, not two per alert), durable before any leaves folded/.
+        self.archive.record_folded(digest.message_id, group, now)
         for entry in group:
-            self.archive.record(entry.with_status("folded", digest_id=digest.message_id, finished_at=now))
             self.outbox.remove(entry.message_id, "folded")
         self.report.digests[digest.message_id] = ids
 
@@ -232,10 +255,32 @@ class Flusher:
         self.outbox.remove(entry.message_id, source)
 
 
+def housekeeping_due(stamp: Path, now: float, every: float = HOUSEKEEPING_EVERY) -> bool:
+    """True when the stamp is missing or older than `every` (or further than that ahead: the clock was set back)."""
+    try:
+        age = now - stamp.stat().st_mtime
+    except FileNotFoundError:
+        return True
+    return not -every < age < every
+
+
+def set_stamp(stamp: Path, tmp_dir: Path, now: float) -> None:
+    """Create or renew the stamp atomically, its mtime `now` (not durable: a lost stamp costs one early prune)."""
+    tmp = tmp_dir / f"{stamp.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
+    try:
+        os.utime(tmp, (now, now))
+        os.replace(tmp, stamp)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def flush(settings, *, make_digest: MakeDigest | None, clock: Callable[[], float] = time.time,
-          wait: float | None = 0, budget: float | None = None, ignore_backoff: bool = False) -> FlushReport:
+          wait: float | None = 0, budget: float | None = None, ignore_backoff: bool = False,
+          housekeeping: bool | None = None) -> FlushReport:
     """Deliver everything due. wait: seconds to wait for the flush lock (0: don't, None: for ever);
-    budget: seconds of real time after which no new message starts; ignore_backoff: everything queued is due."""
+    budget: seconds of real time after which no new message starts; ignore_backoff: everything queued is due;
+    housekeeping: prune the archive and sweep the storm memory (None: if an hour has passed since the last time)."""
     from tkalert.sender.spool.lock import FileLock
     from tkalert.sender.spool.site import open_site
 
@@ -246,7 +291,7 @@ def flush(settings, *, make_digest: MakeDigest | None, clock: Callable[[], float
     try:
         deadline = None if budget is None else time.monotonic() + budget
         return Flusher(settings, site.policy, site.outbox, site.archive, clock, make_digest, deadline,
-                       ignore_backoff).run()
+                       ignore_backoff, housekeeping).run()
     finally:
         lock.release()
 
