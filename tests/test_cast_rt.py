@@ -84,6 +84,12 @@ def test_a_mail_for_an_unknown_queue_is_kept_by_the_mta_not_ticketed(rt):
     assert len(rt.ticket_ids()) == before
 
 
+def test_a_reply_to_a_ticket_that_does_not_exist_is_refused_though_the_mailgate_exits_0(rt):
+    refused = rt.mailgate(mail(f"{rt.subject_tag(999)} host6 disk OK"), action="comment")
+    assert refused.returncode == 0 and not refused.ok and "not ok" in refused.output
+    assert "Could not find a ticket with id 999" in rt.log()
+
+
 def test_instances_are_apart_and_gone_after_the_block():
     with request_tracker() as first, request_tracker() as second:
         assert first.port != second.port

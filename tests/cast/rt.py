@@ -16,16 +16,19 @@ a free port, stopped and removed afterwards.
 How it is done, and the quirks found on the way (Debian 12, RT 5.0.3):
 - RT reads its site config from the file named by RT_SITE_CONFIG and its RT_SiteConfig.d snippets from
   RT_SITE_CONFIG_DIR (lib/RT/Config.pm, LoadConfig). The cast sets both, the directory to an empty one, so nothing
-  from /etc/request-tracker5 (debconf's snippets, syslog logging) leaks in. The config is Perl run in package RT, so
-  it also moves $RT::VarPath (where `mbox` writes) and the Mason cache and session directories (Debian's are under
-  /var/cache/request-tracker5, owned by www-data) into the scratch directory.
+  from /etc/request-tracker5 (debconf's snippets, syslog logging) leaks in. (RT_SITE_CONFIG_DIR replaces both the
+  packaged and the local snippet directory, so a snippet put there would be read twice: the cast puts none.)
+- The config is Perl run in package RT, so it also moves $RT::VarPath (where `mbox` writes) and the Mason cache
+  and session directories (Debian's are under /var/cache/request-tracker5, owned by www-data) into the scratch
+  directory.
 - The database is made once per test process (`rt-setup-database-5 --action init`, RT's initialdata, about 2 s)
   plus the cast's own data (rights for the mailgate's senders), and each instance starts from a copy of that file.
 - rt-mailgate turns away every sender unless someone granted rights: out of the box Everyone has none. The template
   grants Everyone CreateTicket, ReplyToTicket, CommentOnTicket, SeeQueue, ShowTicket and ModifyTicket (this last
   one for the Resolve plugin) system-wide: an open test desk, not a production setting.
-- The mail gateway answers "not ok - operation unsuccessful" with exit code 0 when RT refuses a mail (its reason goes
-  to RT's log, here the server log in the scratch directory); exit 75 means try later. `Mailgate` keeps all three.
+- When RT refuses a mail (say, a comment for a ticket that does not exist) rt-mailgate still exits 0: only its
+  --debug output shows the gateway's "not ok - operation unsuccessful"; the reason is in RT's log (`rt.log()`).
+  Exit 75 means try later (an unknown queue or action). `Mailgate.ok` is exit 0 *and* "ok".
 - The web server is Debian's /usr/share/request-tracker5/libexec/rt-server (Plack with Starlet from rt5-standalone;
   no Apache). It is stopped with SIGTERM: its SIGINT handler run as root chowns /var/lib/request-tracker5.
 - REST 2.0 by basic auth checks the bcrypt hash of the password on every request: 0.25-0.5 s at RT's cost 12. The
