@@ -4,6 +4,7 @@ Read by `tkalert.cli.main` (is the first word a command?) and by the admin group
 """
 
 COMMANDS = {
+    "init": "tkalert.cli.init:init",
     "keygen": "tkalert.cli.keys:keygen",
     "demo": "tkalert.cli.demo:demo",
     "test": "tkalert.cli.selftest:test_setup",

@@ -81,7 +81,8 @@ def new_stamp(settings: Settings, now: float) -> Stamp:
     from tkalert.sender.spool.disk import ensure_dir
 
     ensure_dir(Path(settings.state_dir))
-    return Stamp(new_message_id(), system_id(settings.system_id), next_sequence(settings.state_dir), now)
+    identity = system_id(settings.system_id, Path(settings.state_dir))
+    return Stamp(new_message_id(), identity, next_sequence(settings.state_dir), now)
 
 
 def facts_of(event: Event) -> Facts:

@@ -106,15 +106,25 @@ def _key_hints(config, gnupg_config) -> Iterator[Step]:
 
 
 def _identity(settings, from_command_line: bool = False) -> Iterator[Step]:
-    from tkalert.document.stamp import system_id
-
-    yield Step("system id", True, system_id(settings.system_id))
+    yield Step("system id", True, _describe_system_id(settings))
     if settings.auth_key:
         where = ", from --auth-key" if from_command_line else ""
         yield Step("auth key", True, f"set (ends in ...{settings.auth_key[-4:]}{where})")
     else:
         yield Step("auth key", False, "no auth key configured",
                    "set auth_key_file in [tkalert] (or $TKALERT_AUTH_KEY) to the key from your contract")
+
+
+def _describe_system_id(settings) -> str:
+    from tkalert.document.identity import ID_FILE, stored_id
+    from tkalert.document.stamp import system_id
+
+    if settings.system_id:
+        return f"{settings.system_id} (system_id in the config)"
+    if stored_id(settings.state_dir):
+        return f"{stored_id(settings.state_dir)} (kept in {Path(settings.state_dir) / ID_FILE})"
+    return (f"{system_id(None, Path(settings.state_dir), store=False)} (not kept yet: the first message or "
+            "'tkalert init' keeps it)")
 
 
 def _gnupg(settings, gnupg_config) -> Iterator[Step]:
