@@ -11,6 +11,7 @@ COMMANDS = {
     "flush": "tkalert.cli.spoolcmds:flush",
     "log": "tkalert.cli.spoolcmds:log",
     "show": "tkalert.cli.spoolcmds:show",
+    "report": "tkalert.cli.report:report",
     "resend": "tkalert.cli.spoolcmds:resend",
     "status": "tkalert.cli.spoolcmds:status",
     "zabbix": "tkalert.cli.zabbix:zabbix",
