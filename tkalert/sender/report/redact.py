@@ -31,9 +31,9 @@ from tkalert.config.fields import Section
 from tkalert.document.report import split_lines
 
 TAG = "[redacted: {rule} {mark}]"
-# name -> (file name glob or None for any file, line pattern; the group "v" is the secret)
+# name -> (path glob, `*` crossing directories, or None for any file; line pattern; the group "v" is the secret)
 RULES: dict[str, tuple[str | None, str]] = {
-    "icinga2-password": ("*.conf", r"(?:^|[{;\s/#])password\s*=\s*(?P<v>\"(?:[^\"\\]|\\.)*\"|[^\s;}]+)"),
+    "icinga2-password": ("*/icinga2/*.conf", r"(?:^|[{;\s/#])password\s*=\s*(?P<v>\"(?:[^\"\\]|\\.)*\"|[^\s;}]+)"),
     "icinga2-ticketsalt": (None, r"^\s*const\s+TicketSalt\s*=\s*(?P<v>\S.*?)\s*$"),
     "nagios-user-macro": (None, r"^\s*\$USER\d+\$\s*=\s*(?P<v>.*\S)\s*$"),
     "zabbix-dbpassword": (None, r"^\s*DBPassword\s*=\s*(?P<v>.*\S)\s*$"),
@@ -76,18 +76,18 @@ class Redactor:
         if any(fnmatchcase(name, p) for p in PSK_FILES) or PSK_TEXT.fullmatch(text):
             return Redacted(self._tag("zabbix-psk-file", text) + "\n", 1, ("zabbix-psk-file",))
         text = PRIVATE_KEY.sub(lambda m: self._note(used, "private-key", m.group(0)), text)
-        lines = [self._line(name, line, used) for line in split_lines(text)]
+        lines = [self._line(path, line, used) for line in split_lines(text)]
         text = "".join(lines)
         if self.detect is not None:
             text = self.detect(path, text, lambda value, rule: self._note(used, rule, value))
         return Redacted(text, len(used), tuple(dict.fromkeys(used)))
 
-    def _line(self, name: str, line: str, used: list[str]) -> str:
+    def _line(self, path: str, line: str, used: list[str]) -> str:
         body, end = (line[:-1], "\n") if line.endswith("\n") else (line, "")
         if "[redacted: " in body:
             return line
         for rule, (files, pattern) in _COMPILED.items():
-            if files and not fnmatchcase(name, files):
+            if files and not fnmatchcase(path, files):
                 continue
             found = pattern.search(body)
             if found and found.group("v"):
@@ -124,7 +124,7 @@ def configured_patterns(settings) -> dict[str, re.Pattern]:
     """`[redact] pattern.NAME = REGEX`: a bad expression is a config error naming the key."""
     raw = dict(settings.section("redact"))
     section = Section(raw, [k for k in raw if k.startswith("pattern.") and len(k) > 8], "redact",
-                      getattr(settings, "path", None), what="key (only pattern.NAME keys)")
+                      getattr(settings, "path", None), hint="only pattern.NAME = REGEX keys; see tkalert.conf(5)")
     found = {}
     for key, value in raw.items():
         try:
