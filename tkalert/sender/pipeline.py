@@ -74,7 +74,33 @@ def render(event: Event, settings: Settings, now: float | None = None) -> tuple[
     if event.date is None:
         log.info("Set --date switch to NOW")
     stamp = new_stamp(settings, now)
-    return build_document(event, stamp), stamp
+    return build_document(event, stamp, heartbeat_additions(event, settings, now)), stamp
+
+
+def heartbeat_additions(event: Event, settings: Settings, now: float) -> str:
+    """A heartbeat's optional elements: the categories switched off, and the monitoring system's health when
+    [health] names a source (only then is tkalert.sender.health imported: alerts never pay for it)."""
+    if event.event_type != "heartbeat":
+        return ""
+    off = switched_off(settings)
+    source = (settings.section("health").get("source") or "off").strip().lower()
+    if not off and source == "off":
+        return ""
+    from tkalert.document.health import health_lines, switched_off_lines
+
+    health = None
+    if source != "off" and "health" not in off:
+        from tkalert.sender.health import read_health
+
+        health = read_health(settings, now)
+    return (health_lines(health) if health else "") + switched_off_lines(off)
+
+
+def switched_off(settings: Settings) -> list[str]:
+    """The [categories] turned off, in the config's order (read again strictly by the spool's policy)."""
+    from tkalert.config.fields import truth
+
+    return [name for name, value in settings.section("categories").items() if truth(value) is False]
 
 
 def new_stamp(settings: Settings, now: float) -> Stamp:
