@@ -138,3 +138,17 @@ def test_an_alert_never_imports_the_health_readers(tmp_path, keys):
             "print(sorted(m for m in sys.modules if m.startswith('tkalert.sender.health')))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_tkalert_test_shows_what_is_off_and_the_health(tmp_path, keys):
+    config = config_with(tmp_path, keys, {"categories": {"report": "off", "report.snmpd": "off"},
+                                          "health": {"source": "nagios", "status_file": str(STATUS)}})
+    out = run_tkalert("test", "--config", str(config)).stdout.decode()
+    assert "PASS  categories" in out and "off: report, report.snmpd (said in every heartbeat)" in out
+    assert "source nagios: 2 hosts, services 2 ok, 1 warning, 1 critical, 0 unknown, 1 unhandled problems" in out
+    broken = config_with(tmp_path, keys, {"health": {"source": "nagios", "status_file": "/nonexistent"}})
+    out = run_tkalert("test", "--config", str(broken)).stdout.decode()
+    assert "FAIL  health nagios" in out and "cannot read /nonexistent" in out
+    typo = config_with(tmp_path, keys, {"categories": {"reprot": "off"}})
+    out = run_tkalert("test", "--config", str(typo)).stdout.decode()
+    assert "FAIL  categories" in out and "did you mean 'report'?" in out

@@ -37,3 +37,16 @@ def test_the_timer_and_the_cron_line_run_tkalert_report():
     assert "Unit=" not in (ROOT / "contrib" / "systemd" / "tkalert-report.timer").read_text()
     cron = (ROOT / "contrib" / "systemd" / "tkalert-report.cron").read_text().splitlines()
     assert [line.split(None, 6)[5:] for line in cron if line[:1].isdigit()] == [["nagios", "tkalert report"]]
+
+
+def test_every_health_key_and_category_is_documented():
+    from tkalert.sender.health import HEALTH_KEYS
+    from tkalert.sender.spool.policy import CATEGORY_KEYS
+
+    conf = man("tkalert.conf.5")
+    health = conf.split(".SH [health]", 1)[1].split(".SH ", 1)[0]
+    assert {key for key in HEALTH_KEYS} <= set(re.findall(r"^\.B (\w+)$", health, re.M))
+    categories = conf.split(".SH [categories]", 1)[1].split(".SH ", 1)[0]
+    assert set(CATEGORY_KEYS) <= set(re.findall(r"\b(\w+)\b", " ".join(
+        line for line in categories.splitlines() if line.startswith((".B", ".BR")))))
+    assert ".BI report. NAME" in categories

@@ -210,3 +210,12 @@ def test_a_report_is_never_sent_in_clear_and_a_switched_off_report_is_skipped(si
     result = send(off, keys)
     assert (result.state, result.reason) == ("skipped", "report is switched off in [categories]")
     assert smtp_sink.mails == []
+
+
+def test_a_file_group_switched_off_is_neither_opened_nor_reported(site, keys, tmp_path, smtp_sink):
+    etc, config = site
+    off = site_config(tmp_path / "groups.conf", keys, smtp_sink.port, tmp_path / "state", etc)
+    off.write_text(off.read_text() + "\n[categories]\nreport.snmpd = off\n")
+    root = parse_valid(preview_report(load_settings(off)))
+    groups = {f.get("group") for f in root.find("files")}
+    assert groups == {"icinga2", "nagios4", "zabbix6"}

@@ -50,7 +50,11 @@ class ReportRun:
     def open(cls, settings, site, switched_off: tuple[str, ...] = ()) -> "ReportRun":
         """Read the scope and the redaction settings (bad ones raise before anything is read), settle the
         baseline with the spool."""
-        scope = load_scope(settings, switched_off)
+        from tkalert.config.fields import truth
+
+        groups_off = tuple(key.split(".", 1)[1] for key, value in settings.section("categories").items()
+                           if key.startswith("report.") and truth(value) is False)
+        scope = load_scope(settings, switched_off + groups_off)
         patterns = configured_patterns(settings)
         baselines = Baselines(Path(settings.state_dir) / "report").prepare()
         redactor = Redactor(mark_key(baselines.directory), known_secrets(settings), patterns)
