@@ -55,16 +55,16 @@ def exit_code(result) -> int:
     return 0
 
 
-def report_from_hook(params: dict, settings, started: float) -> int:
+def report_from_hook(params: dict, settings, started: float, write_dump) -> int:
     """`tkalert --type report` on TKalert 1.5's command line: its auth key and contact options, --dump-xml
-    (the preview, written as --dump-xml writes any document), --check, --gnupg-config, --override-target-mail."""
+    (the preview, written by the send command's `write_dump` as any document), --check, --gnupg-config,
+    --override-target-mail."""
     from tkalert.cli.boundary import plugin_line
     from tkalert.document.event import absent_to_none
 
     settings = replace(settings, **{key: absent_to_none(params[key]) or getattr(settings, key)
                                     for key in ("auth_key", "contact_person", "contact_mail")})
     if params["dump"] is not None:
-        from tkalert.cli.send import write_dump
         from tkalert.sender.pipeline import preview_report
 
         document = preview_report(settings)

@@ -104,7 +104,7 @@ def _run(params: dict, started: float) -> int:
     if event_type == "report":  # the daily system report: its own path, never imported by a heartbeat or alert
         from tkalert.cli.report import report_from_hook
 
-        return report_from_hook(params, settings, started)
+        return report_from_hook(params, settings, started, write_dump)
     event = Event(event_type=event_type, **{k: params[k] for k in Event.given_fields()})
     if params["dump"] is not None:
         return _dump(event, settings, params, started)
