@@ -219,3 +219,23 @@ def test_a_file_group_switched_off_is_neither_opened_nor_reported(site, keys, tm
     root = parse_valid(preview_report(load_settings(off)))
     groups = {f.get("group") for f in root.find("files")}
     assert groups == {"icinga2", "nagios4", "zabbix6"}
+
+
+def test_only_changed_files_are_redacted_again_unless_the_rules_changed(site, keys, smtp_sink, monkeypatch):
+    from tkalert.sender.report.redact import Redactor
+
+    etc, config = site
+    assert send(config, keys).state == "sent"
+    redacted: list[str] = []
+    original = Redactor.redact
+    monkeypatch.setattr(Redactor, "redact", lambda self, path, text: redacted.append(path) or
+                        original(self, path, text))
+    nagios = etc / "nagios4/resource.cfg"
+    nagios.write_text(nagios.read_text() + "$USER4$=another-secret\n")
+    first_plain = preview_report(load_settings(config))
+    assert redacted == [str(nagios)]
+    assert b"another-secret" not in first_plain
+    config.write_text(config.read_text() + "pattern.more = Server room\n")  # [redact] is the last section
+    redacted.clear()
+    assert b"Server room" not in preview_report(load_settings(config))
+    assert len(redacted) == len(allowed_files(etc))

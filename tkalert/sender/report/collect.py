@@ -67,13 +67,15 @@ class ReportRun:
 
             raise UsageError("a report needs the auth key: set auth_key_file in [tkalert] (or $TKALERT_AUTH_KEY, "
                              "or --auth-key)")
+        known = self.baseline.files
         observed = [found for path, group in allowed_files(self.scope)
-                    if (found := observe(path, group, self.scope, self.redactor)) is not None]
+                    if (found := observe(path, group, self.scope, self.redactor, known.get(path))) is not None]
         files = compare(observed, self.baseline, self.scope, full)
         document = build_report(settings.auth_key, settings.contact_person, settings.contact_mail,
                                 system_facts(self.scope), files, stamp, full)
         snapshot = Snapshot(stamp.sequence, stamp.message_id, {
-            f.path: {"group": f.group, "fingerprint": list(f.fingerprint()), "sha256": f.sha256, "text": f.text}
+            f.path: {"group": f.group, "fingerprint": list(f.fingerprint()), "sha256": f.sha256, "text": f.text,
+                     "raw_mark": f.raw_mark, "redactions": f.redactions}
             for f in observed})
         return document, snapshot
 

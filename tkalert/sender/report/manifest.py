@@ -32,6 +32,7 @@ class Observed:
     sha256: str | None = None  # of the redacted text; of the bytes when not text
     text: str | None = None  # redacted
     redactions: int = 0
+    raw_mark: str | None = None  # keyed hash of the raw bytes under the redaction rules (kept locally, never sent)
     target: str | None = None
     note: str | None = None
 
@@ -40,8 +41,10 @@ class Observed:
         return (self.kind, self.sha256) if self.sha256 else (self.kind, self.size, self.mtime, self.target)
 
 
-def observe(path: str, group: str, scope, redactor) -> Observed | None:
-    """The file at `path` (None when it is gone, not a file, or not allowed after all)."""
+def observe(path: str, group: str, scope, redactor, known: dict | None = None) -> Observed | None:
+    """The file at `path` (None when it is gone, not a file, or not allowed after all). `known` is what the
+    baseline holds of it: when its raw bytes are the same under the same rules (`raw_mark`), its redacted text is
+    taken from there, so a daily report redacts (and runs detect-secrets over) only what changed."""
     if scope.group_of(path) != group:
         return None
     try:
@@ -68,9 +71,13 @@ def observe(path: str, group: str, scope, redactor) -> Observed | None:
     if text is None:
         return Observed(kind="binary", sha256=hashlib.sha256(data).hexdigest(),
                         note="not UTF-8 text an XML document can carry: listed, not sent", **meta)
+    mark = redactor.raw_mark(data)
+    if known and known.get("raw_mark") == mark and known.get("text") is not None:
+        return Observed(kind="text", sha256=sha256_text(known["text"]), text=known["text"],
+                        redactions=known.get("redactions", 0), raw_mark=mark, **meta)
     redacted = redactor.redact(path, text)
     return Observed(kind="text", sha256=sha256_text(redacted.text), text=redacted.text,
-                    redactions=redacted.count, **meta)
+                    redactions=redacted.count, raw_mark=mark, **meta)
 
 
 def _read(path: str, listed: os.stat_result, limit: int) -> bytes:

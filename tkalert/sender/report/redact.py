@@ -69,6 +69,15 @@ class Redactor:
         self.known = tuple(sorted({k for k in known if k and len(k) >= 4}, key=len, reverse=True))
         self.patterns = patterns or {}
         self.detect = detect_secrets_scanner() if second_net else None
+        # what the rules are: a file redacted under other rules (a new pattern, another auth key, detect-secrets
+        # installed since) is redacted again, never taken from the baseline
+        rules = repr((sorted(RULES.items()), sorted((n, p.pattern) for n, p in self.patterns.items()), self.known,
+                      self.detect is not None, TAG))
+        self.rules_id = hmac.new(key, rules.encode("utf-8", "surrogatepass"), hashlib.sha256).digest()
+
+    def raw_mark(self, data: bytes) -> str:
+        """A keyed hash of a file's raw bytes under these rules: equal marks, equal redacted text."""
+        return hmac.new(self.key, self.rules_id + data, hashlib.sha256).hexdigest()
 
     def redact(self, path: str, text: str) -> Redacted:
         name = Path(path).name
