@@ -155,3 +155,10 @@ def test_the_heartbeat_and_alert_hook_never_import_the_report():
             " 'tkalert.sender.health', 'detect_secrets'))))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_a_line_with_a_rule_and_a_known_secret_loses_both_and_tags_are_never_rewritten():
+    out = redacted("/etc/icinga2/a.conf", 'object ApiUser "x" { password = "pw" }; vars.k = "AUTH-4711"\n',
+                   known=("AUTH-4711", "icinga2"), patterns={"hex": re.compile(r"[0-9a-f]{8}")})
+    assert "AUTH-4711" not in out and '"pw"' not in out
+    assert [m.group(1) for m in TAG.finditer(out)] == ["icinga2-password", "tkalert-secret"]

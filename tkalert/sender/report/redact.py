@@ -47,6 +47,7 @@ RULES: dict[str, tuple[str | None, str]] = {
                              r"(?![\w.$-]*(?:file|path|dir)\b)[\w.$-]*\s*(?:=|:|\s)\s*(?P<v>\S.*?)\s*[;,]?\s*$"),
 }
 PRIVATE_KEY = re.compile(r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----.*?(?:-----END \1PRIVATE KEY-----|\Z)", re.S)
+_WRITTEN = re.compile(r"(\[redacted: [\w:.-]+ [0-9a-f]{8}\])")  # a tag already written (split keeps it)
 PSK_TEXT = re.compile(r"\s*[0-9A-Fa-f]{32,}\s*")
 PSK_FILES = ("*.psk",)
 SECRET_OPTION = re.compile(r"(?i)pass|secret|token|key$")
@@ -92,21 +93,22 @@ class Redactor:
         return Redacted(text, len(used), tuple(dict.fromkeys(used)))
 
     def _line(self, path: str, line: str, used: list[str]) -> str:
+        """The first product rule that matches the line, then tkalert's own secrets and the configured patterns
+        wherever they still occur (never inside a tag already written)."""
         body, end = (line[:-1], "\n") if line.endswith("\n") else (line, "")
-        if "[redacted: " in body:
-            return line
         for rule, (files, pattern) in _COMPILED.items():
             if files and not fnmatchcase(path, files):
                 continue
             found = pattern.search(body)
-            if found and found.group("v"):
+            if found and found.group("v") and not _WRITTEN.search(found.group("v")):
                 body = body[:found.start("v")] + self._note(used, rule, found.group("v")) + body[found.end("v"):]
-                return body + end
+                break
         for value in self.known:
-            if value in body:
-                body = body.replace(value, self._note(used, "tkalert-secret", value))
+            body = _outside_tags(body, lambda text, v=value: text.replace(v, self._note(used, "tkalert-secret", v))
+                                 if v in text else text)
         for rule, pattern in self.patterns.items():
-            body = pattern.sub(lambda m, r=rule: _replace_group(m, self._note(used, r, _group(m))), body)
+            body = _outside_tags(body, lambda text, r=rule, p=pattern: p.sub(
+                lambda m: _replace_group(m, self._note(used, r, _group(m))), text))
         return body + end
 
     def _note(self, used: list[str], rule: str, value: str) -> str:
@@ -116,6 +118,11 @@ class Redactor:
     def _tag(self, rule: str, value: str) -> str:
         mark = hmac.new(self.key, f"{rule}\0{value}".encode("utf-8", "surrogatepass"), hashlib.sha256)
         return TAG.format(rule=rule, mark=mark.hexdigest()[:8])
+
+
+def _outside_tags(text: str, change) -> str:
+    """`change` applied to the parts of `text` that are not tags already written."""
+    return "".join(part if index % 2 else change(part) for index, part in enumerate(_WRITTEN.split(text)))
 
 
 def _group(match: re.Match) -> str:
@@ -183,12 +190,13 @@ def detect_secrets_scanner():
             if secret.secret_value and "[redacted: " not in secret.secret_value:
                 by_line.setdefault(secret.line_number, set()).add((secret.secret_value, secret.type))
         for number, secrets in by_line.items():
-            line = lines[number - 1]
+            parts = _WRITTEN.split(lines[number - 1])
             for value, kind in sorted(secrets, key=lambda s: len(s[0]), reverse=True):
-                if value in line:
-                    rule = "detect-secrets:" + kind.lower().replace(" ", "-")
-                    line = line.replace(value, replace(value, rule))
-            lines[number - 1] = line
+                rule = "detect-secrets:" + kind.lower().replace(" ", "-")
+                parts = _WRITTEN.split("".join(  # split again: the next value must not match in a new tag
+                    part if index % 2 or value not in part else part.replace(value, replace(value, rule))
+                    for index, part in enumerate(parts)))
+            lines[number - 1] = "".join(parts)
         return "".join(lines)
 
     return second_net
