@@ -25,7 +25,7 @@ CONFIG_ENV = "TKALERT_CONFIG"
 
 MAIN_KEYS = {
     "enabled", "auth_key", "auth_key_file", "contact_person", "contact_mail", "system_id",
-    "state_dir", "spool_dir", "destinations", "syslog",
+    "state_dir", "spool_dir", "destinations", "syslog", "attach_key",
 }
 GNUPG_KEYS = {"home", "vendor_keys", "system_key"}
 INLINE_COMMENTS = (";", "#")
@@ -55,6 +55,7 @@ class Settings:
     system_key: str | None = None
     destinations: tuple[Destination, ...] = ()
     syslog: str | None = "/dev/log"  # the syslog socket each message's way is logged to; None: not logged
+    attach_key: bool = True  # the system's public key goes with every sealed message (RFC 3156 section 7)
     # Sections other steps own ([spool], [storm], ...): they validate their own keys.
     sections: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
@@ -105,6 +106,7 @@ def _settings_from(parser: configparser.ConfigParser, cfg_path: Path) -> Setting
         system_key=_fingerprint(gpg.text("system_key"), "system_key", gpg) if gpg.text("system_key") else None,
         destinations=destinations,
         syslog=_syslog(main.text("syslog")),
+        attach_key=main.boolean("attach_key", True),
         sections=MappingProxyType(others),
     )
 

@@ -121,8 +121,12 @@ def seal(document: bytes, stamp: Stamp, facts: Facts, settings: Settings, option
 def seal_payload(document: bytes, settings: Settings, options: SendOptions) -> bytes:
     from tkalert.openpgp.seal import seal_document
 
+    from tkalert.sender.system_key import remember
+
     log.debug("Sealing with GnuPG home %s", options.gnupg_home)
-    return seal_document(document, options.gnupg_home, settings.vendor_keys, settings.system_key)
+    sealed = seal_document(document, options.gnupg_home, settings.vendor_keys, settings.system_key)
+    remember(settings, options.gnupg_home)  # the key the transports attach: exported once, while the home is known
+    return sealed
 
 
 def stamp_time(stamp: Stamp) -> str:
