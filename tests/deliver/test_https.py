@@ -121,14 +121,13 @@ def test_with_the_system_key_the_body_is_the_multipart_mixed_entity(https_receiv
     """attach_key = yes: the same multipart/mixed entity a mail carries, its Content-Type in the request header;
     the key comes from the export kept in state_dir (no gpg here)."""
     import email
-    from dataclasses import replace
     from email import policy
 
     from tkalert.sender.deliver.mail import attached_key, payload_of
 
     receiver = https_receiver()
     fingerprint = "A" * 40
-    settings = replace(settings_with(https(receiver.url, pin_sha256=certificate.sha256)), system_key=fingerprint)
+    settings = settings_with(https(receiver.url, pin_sha256=certificate.sha256)).replace(system_key=fingerprint)
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     key = b"-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nmDMEZ\n=abcd\n-----END PGP PUBLIC KEY BLOCK-----\n"
     (settings.state_dir / f"system-key-{fingerprint}.asc").write_bytes(key)
@@ -142,5 +141,5 @@ def test_with_the_system_key_the_body_is_the_multipart_mixed_entity(https_receiv
     assert [p.get_content_type() for p in entity.iter_parts()] == ["multipart/encrypted", "application/pgp-keys"]
     assert payload_of(entity).replace(b"\r\n", b"\n") == sealed().payload
     assert attached_key(entity).replace(b"\r\n", b"\n") == key
-    [outcome] = deliver(replace(settings, attach_key=False), [sealed(2)])
+    [outcome] = deliver(settings.replace(attach_key=False), [sealed(2)])
     assert receiver.posts[1][1]["Content-Type"] == "application/pgp-encrypted"

@@ -77,12 +77,12 @@ def seal_document(document: bytes, home, vendor_keys: tuple[str, ...], system_ke
     stderr = done.stderr.decode("utf-8", "replace")
     if sealed(done.returncode, stderr, bool(system_key)) and done.stdout:
         return done.stdout
-    import logging
+    from tkalert.log import log
 
     # --verbose shows gpg's own words; without it the one SealError line below is all the caller sees
     outcome = (f"gpg returned a non-zero error code: {done.returncode}" if done.returncode
                else "gpg exited 0 without SIG_CREATED and END_ENCRYPTION")
-    logging.getLogger("tkalert").debug("%s; it said: %s", outcome, " / ".join(stderr.strip().splitlines()))
+    log.debug("%s; it said: %s", outcome, " / ".join(stderr.strip().splitlines()))
     raise SealError(_explain(home, vendor_keys, system_key, stderr))
 
 

@@ -78,6 +78,6 @@ def _export(settings, home) -> bytes | None:
 
 
 def _say(text: str) -> None:
-    import logging
+    from tkalert.log import log
 
-    logging.getLogger("tkalert").info("%s", text)
+    log.info("%s", text)

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
-from typing import ClassVar
 
 from tkalert.config.settings import Destination, Settings
 from tkalert.sender.deliver.failure import TransportFailure, classify
@@ -48,7 +47,7 @@ MAIL_OPTIONS = {"mail_from": None, "mail_to": None, "format": "pgpmime", "timeou
 
 
 class SmtpTransport:
-    KNOWN: ClassVar[dict[str, str | None]] = {
+    KNOWN = {  # option -> default (a class attribute: microsoft365 has its own)
         "host": "localhost", "port": None, "security": "none", "username": None, "password_file": None,
         "auth": "auto", **TLS_OPTIONS, **MAIL_OPTIONS,
     }
