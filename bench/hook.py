@@ -39,7 +39,7 @@ ALERT = ["--type=service", "--host=web01", "--host-status=UP", "--service=IPMI S
 def installed_command() -> str:
     """The `tkalert` script pip made for this interpreter; a version manager's shim on PATH would add its own
     start-up (a bash script) to every run and to no floor run."""
-    beside = Path(sys.executable).resolve().parent / "tkalert"
+    beside = Path(sys.executable).parent / "tkalert"  # not resolved: a venv's python links to the system one
     found = str(beside) if beside.exists() else shutil.which("tkalert")
     return found or sys.exit("tkalert is not installed (scripts/install)")
 

@@ -94,24 +94,36 @@ def test_success_needs_the_status_lines_not_only_exit_0():
 
 
 def test_one_gpg_process_and_no_python_gnupg_on_success(keys, tmp_path):
-    """The hook's success path runs gpg once and never imports python-gnupg (its import and version probe cost
-    every event a second gpg process)."""
+    """The hook's success path starts gpg once and imports neither python-gnupg (its import and version probe cost
+    every event a second gpg process) nor subprocess."""
     import subprocess
     import sys
 
     probe = (
-        "import subprocess, sys\n"
+        "import os, sys\n"
         "from pathlib import Path\n"
         "from tkalert.openpgp.seal import seal_document\n"
         "runs = []\n"
-        "real = subprocess.Popen.__init__\n"
-        "def counting(self, args, *a, **k):\n"
-        "    runs.append(args[0])\n"
-        "    real(self, args, *a, **k)\n"
-        "subprocess.Popen.__init__ = counting\n"
+        "real = os.posix_spawnp\n"
+        "def counting(path, argv, *a, **k):\n"
+        "    runs.append(argv[0])\n"
+        "    return real(path, argv, *a, **k)\n"
+        "os.posix_spawnp = counting\n"
         f"out = seal_document(b'<x/>', Path({str(keys.sender_home)!r}), ({keys.vendor!r},), {keys.system!r})\n"
         "assert out.startswith(b'-----BEGIN PGP MESSAGE-----'), out\n"
-        "print(runs, 'gnupg' in sys.modules)\n"
+        "print(runs, 'gnupg' in sys.modules, 'subprocess' in sys.modules)\n"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "['gpg'] False", done.stdout + done.stderr
+    assert done.stdout.strip() == "['gpg'] False False", done.stdout + done.stderr
+
+
+def test_a_document_larger_than_a_pipe_goes_through_whole(keys):
+    """gpg's stdin, stdout and stderr are pipes of 64 KiB: a report of megabytes must neither block nor be cut."""
+    document = b"<report>" + b"x" * 3_000_000 + b"</report>"
+    plaintext, signer = keys.decrypt(seal_document(document, keys.sender_home, (keys.vendor,), keys.system))
+    assert plaintext == document and signer == keys.system
+
+
+def test_gpg_refusing_before_reading_all_input_is_a_seal_error_not_a_hang(keys):
+    with pytest.raises(SealError, match="is not in the keyring"):
+        seal_document(b"<report>" + b"x" * 3_000_000 + b"</report>", keys.sender_home, ("0" * 40,), keys.system)

@@ -6,10 +6,13 @@ gpg's status lines say (exit 0, `SIG_CREATED` when signing, `END_ENCRYPTION`), n
 
 The success path runs gpg itself (`--status-fd 2`): python-gnupg costs the notification hook its import and a
 second gpg process (its version probe) per event. Only when gpg refused do we open the keyring with python-gnupg
-to ask why, so the message names the fix.
+to ask why, so the message names the fix. gpg is started with os.posix_spawnp and fed through poll(): importing
+subprocess (with signal, locale, selectors, threading) costs the hook as much as the rest of this module's work.
 """
 
 from __future__ import annotations
+
+import os
 
 from tkalert.errors import SealError
 from tkalert.openpgp.home import checked_home
@@ -64,26 +67,77 @@ def seal_document(document: bytes, home, vendor_keys: tuple[str, ...], system_ke
             "of the config, or use --disable-gpg-encryption for a test"
         )
     checked_home(home)
-    import subprocess
-
     try:
-        done = subprocess.run(seal_command(home, vendor_keys, system_key), input=document, capture_output=True,
-                              check=False)
+        returncode, stdout, stderr_bytes = run(seal_command(home, vendor_keys, system_key), document)
     except FileNotFoundError:
         quiet_gnupg()  # says "gpg not found" with the PATH
         raise
     except OSError as exc:
         raise SealError(f"cannot run gpg with home {home}: {exc.strerror or exc}") from None
-    stderr = done.stderr.decode("utf-8", "replace")
-    if sealed(done.returncode, stderr, bool(system_key)) and done.stdout:
-        return done.stdout
+    stderr = stderr_bytes.decode("utf-8", "replace")
+    if sealed(returncode, stderr, bool(system_key)) and stdout:
+        return stdout
     from tkalert.log import log
 
     # --verbose shows gpg's own words; without it the one SealError line below is all the caller sees
-    outcome = (f"gpg returned a non-zero error code: {done.returncode}" if done.returncode
+    outcome = (f"gpg returned a non-zero error code: {returncode}" if returncode
                else "gpg exited 0 without SIG_CREATED and END_ENCRYPTION")
     log.debug("%s; it said: %s", outcome, " / ".join(stderr.strip().splitlines()))
     raise SealError(_explain(home, vendor_keys, system_key, stderr))
+
+
+def run(argv: list[str], data: bytes) -> tuple[int, bytes, bytes]:
+    """Run argv (found on PATH) with `data` on its stdin; return (exit code, stdout, stderr)."""
+    import select
+
+    (in_r, in_w), (out_r, out_w), (err_r, err_w) = os.pipe(), os.pipe(), os.pipe()  # not inherited (PEP 446)
+    actions = [(os.POSIX_SPAWN_DUP2, in_r, 0), (os.POSIX_SPAWN_DUP2, out_w, 1), (os.POSIX_SPAWN_DUP2, err_w, 2)]
+    try:
+        pid = os.posix_spawnp(argv[0], argv, os.environ, file_actions=actions, setsigdef=_DEFAULT_SIGNALS)
+    except BaseException:
+        for fd in (in_w, out_r, err_r):
+            os.close(fd)
+        raise
+    finally:
+        for fd in (in_r, out_w, err_w):
+            os.close(fd)
+    output: dict[int, list[bytes]] = {out_r: [], err_r: []}
+    poller, pending = select.poll(), memoryview(data)
+    for fd in output:
+        poller.register(fd, select.POLLIN)
+    os.set_blocking(in_w, False)
+    poller.register(in_w, select.POLLOUT)
+    open_fds = {in_w, out_r, err_r}
+    while open_fds:
+        for fd, _ in poller.poll():
+            if fd == in_w:
+                try:
+                    pending = pending[os.write(in_w, pending[:65536]):] if pending else pending
+                except BrokenPipeError:  # gpg stopped reading: its exit code and stderr say why
+                    pending = pending[:0]
+                done = not pending
+            else:
+                chunk = os.read(fd, 65536)
+                output[fd].append(chunk)
+                done = not chunk
+            if done:
+                poller.unregister(fd)
+                os.close(fd)
+                open_fds.discard(fd)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), b"".join(output[out_r]), b"".join(output[err_r])
+
+
+def _default_signals() -> tuple[int, ...]:
+    """SIGPIPE back to its default in gpg (Python ignores it; subprocess resets it the same way)."""
+    try:
+        from _signal import SIGPIPE  # the C module: `signal` builds its enums first
+    except ImportError:
+        return ()
+    return (SIGPIPE,)
+
+
+_DEFAULT_SIGNALS = _default_signals()
 
 
 def sealed(returncode: int, stderr: str, signed: bool) -> bool:

@@ -36,7 +36,9 @@ class PlainSmtp:
         self.sock = self.reader = None
 
     def connect(self) -> None:
-        self.sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
+        # an ASCII name as bytes: a str goes through the idna codec (encodings.idna, stringprep, unicodedata)
+        host = self.host.encode("ascii") if self.host.isascii() else self.host
+        self.sock = socket.create_connection((host, self.port), timeout=self.timeout)
         self.reader = self.sock.makefile("rb")
 
     def greet(self) -> str:

@@ -8,7 +8,6 @@ the message (`tkalert show`). Where a file lies says its status; the `status` fi
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 
@@ -90,6 +89,8 @@ def _blob(data: bytes) -> dict[str, str]:
     try:
         return {"text": data.decode("utf-8")}
     except UnicodeDecodeError:
+        import base64
+
         return {"base64": base64.b64encode(data).decode("ascii")}
 
 
@@ -98,4 +99,6 @@ def _unblob(blob: dict[str, str] | None) -> bytes:
         return b""
     if "text" in blob:
         return blob["text"].encode("utf-8")
+    import base64
+
     return base64.b64decode(blob["base64"])
