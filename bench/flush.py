@@ -48,7 +48,9 @@ def fill_outbox(tkalert: str, config: Path, entries: int) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=1000)
-    entries = parser.parse_args().entries
+    parser.add_argument("--profile", metavar="FILE", help="run the flush under cProfile, its stats into FILE")
+    args = parser.parse_args()
+    entries = args.entries
     tkalert = installed_command()
     compile_package()
     with tempfile.TemporaryDirectory(prefix="tkalert-flush-") as tmp:
@@ -59,7 +61,11 @@ def main() -> int:
         try:
             fill_outbox(tkalert, queued, entries)
             cpu, start = children_cpu(), time.perf_counter()
-            subprocess.run([tkalert, "flush", "--config", str(config), "--now", "-q"], check=True)
+            command = [tkalert]
+            if args.profile:  # main() returns; the console script would leave by os._exit before the stats are saved
+                command = [sys.executable, "-c", "import cProfile, sys; from tkalert.cli import main; "
+                           f"cProfile.run('main(sys.argv[1:])', {args.profile!r})"]
+            subprocess.run([*command, "flush", "--config", str(config), "--now", "-q"], check=True)
             wall, cpu = time.perf_counter() - start, children_cpu() - cpu
             inbox.wait(entries, timeout=30)
         finally:
