@@ -169,9 +169,10 @@ def send_event(event: Event, settings: Settings, options: SendOptions) -> SendRe
 
 def check_options(settings: Settings, options: SendOptions) -> None:
     from tkalert.errors import ConfigError, UsageError
-    from tkalert.sender.deliver.address import mailbox_problem
 
     if options.override_to is not None:
+        from tkalert.sender.deliver.address import mailbox_problem
+
         problem = mailbox_problem(options.override_to)
         if problem:
             raise UsageError(f"--override-target-mail {options.override_to!r} {problem}")
