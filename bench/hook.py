@@ -136,9 +136,9 @@ def main() -> int:
             timed(gpg, input=document)  # start gpg-agent once for both sides
             for n in range(runs):
                 floor.append(timed([sys.executable, "-c", "pass"]) + timed(gpg, input=document))
-                hook.append(timed([tkalert, "--config", str(config), *ALERT, f"--component-name=run {n}"]))
-                if full_config:
-                    full.append(timed([tkalert, "--config", str(full_config), *ALERT, f"--component-name=full {n}"]))
+                pair = [(hook, config, "run"), (full, full_config, "full")][: 2 if full_config else 1]
+                for times, which, name in pair if n % 2 == 0 else reversed(pair):  # neither always goes first
+                    times.append(timed([tkalert, "--config", str(which), *ALERT, f"--component-name={name} {n}"]))
                 if icinga:
                     stock.append(timed(icinga[0], env=icinga[1]))
         finally:
