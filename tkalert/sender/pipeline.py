@@ -10,7 +10,6 @@ down is a result, not an exception.
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 from tkalert.config.settings import Settings
@@ -133,7 +132,7 @@ def stamp_time(stamp: Stamp) -> str:
 
 def spool(message: SealedMessage, settings: Settings, options: SendOptions) -> SendResult:
     """Write the message to the outbox first, then let the spool try delivery once (tkalert.sender.spool.submit)."""
-    from tkalert.sender.spool import submit
+    from tkalert.sender.spool.submission import submit  # not through the package: its lazy names need importlib
 
     with spool_errors(settings):
         submitted = submit(message, settings, make_digest=digest_maker(settings, options),
@@ -246,22 +245,28 @@ def reseal_pending(settings: Settings, options: SendOptions) -> tuple[int, int]:
     return done, waiting
 
 
-@contextmanager
-def spool_errors(settings: Settings):
+class spool_errors:  # noqa: N801 (used as `with spool_errors(settings):`; a class: contextlib costs the hook)
     """An OSError while the message is not yet on disk: nothing is kept, the caller must try again (75), and
     the line says which file and why (a permission problem names the owner, never "free the disk")."""
-    from tkalert.errors import SpoolError
 
-    try:
-        yield
-    except PermissionError as exc:
-        from tkalert.cli.boundary import permission_line
+    def __init__(self, settings: Settings):
+        self.settings = settings
 
-        raise SpoolError(f"cannot write the spool: {permission_line(exc)}; nothing was sent") from None
-    except OSError as exc:
-        where = exc.filename or settings.spool_dir
-        raise SpoolError(f"cannot write the spool ({where}): {exc.strerror or exc}; nothing was sent "
-                         "(free the disk or fix spool_dir in [tkalert], then retry)") from None
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, exc, traceback) -> bool:
+        from tkalert.errors import SpoolError
+
+        if isinstance(exc, PermissionError):
+            from tkalert.cli.boundary import permission_line
+
+            raise SpoolError(f"cannot write the spool: {permission_line(exc)}; nothing was sent") from None
+        if isinstance(exc, OSError):
+            where = exc.filename or self.settings.spool_dir
+            raise SpoolError(f"cannot write the spool ({where}): {exc.strerror or exc}; nothing was sent "
+                             "(free the disk or fix spool_dir in [tkalert], then retry)") from None
+        return False
 
 
 def _send_privately(event: Event, settings: Settings, options: SendOptions) -> SendResult:
