@@ -91,7 +91,17 @@ class Keys:
         """TKalert 1.5's vendor key (RSA 2048, LEGACY_PASSPHRASE) in the vendor's home; its fingerprint."""
         if self.legacy is None:
             self.legacy = _generate_protected(self.vendor_home, "Vendor Legacy <legacy@vendor.test>")
+            sender = self.homes[0].parent / "legacy-sender"
+            sender.mkdir(mode=0o700)
+            import_keys(sender, export_public(self.vendor_home, self.legacy))
+            self.homes.append(sender)
         return self.legacy
+
+    def legacy_seal(self, document: bytes) -> bytes:
+        """Encrypt as TKalert 1.5 did: `gpg --encrypt -a -r KEY` to the legacy vendor key, no signature."""
+        fingerprint = self.legacy_vendor()
+        return gpg(self.homes[0].parent / "legacy-sender", "--trust-model", "always", "--encrypt", "-a", "-r",
+                   fingerprint, input=document).stdout
 
     def close(self) -> None:
         """Stop the gpg-agent of every home, copies included."""
@@ -134,8 +144,11 @@ def _make_signer(keys: Keys, name: str) -> Signer:
 
 def _generate_protected(home: Path, uid: str) -> str:
     """An RSA key with a passphrase, as vendors made them for TKalert 1.5; its fingerprint."""
-    subprocess.run(["gpg", "--homedir", str(home), "--batch", "--pinentry-mode", "loopback", "--passphrase",
-                    LEGACY_PASSPHRASE, "--quick-gen-key", uid, "rsa2048", "default", "0"],
-                   capture_output=True, check=True)
+    protected = ["gpg", "--homedir", str(home), "--batch", "--pinentry-mode", "loopback", "--passphrase",
+                 LEGACY_PASSPHRASE]
+    subprocess.run([*protected, "--quick-gen-key", uid, "rsa2048", "cert,sign", "0"], capture_output=True, check=True)
     lines = gpg(home, "--with-colons", "--list-secret-keys", uid).stdout.decode().splitlines()
-    return next(line for line in lines if line.startswith("fpr:")).split(":")[9]
+    fingerprint = next(line for line in lines if line.startswith("fpr:")).split(":")[9]
+    subprocess.run([*protected, "--quick-add-key", fingerprint, "rsa2048", "encr", "0"], capture_output=True,
+                   check=True)
+    return fingerprint

@@ -50,6 +50,7 @@ class Opening:
     over_limit: bool = False  # the plaintext passed max_output and gpg was stopped
     timed_out: bool = False
     symmetric: bool = False  # gpg asked for a symmetric passphrase: not encrypted to any key
+    errors: tuple[str, ...] = ()  # gpg's ERROR status lines: packets out of order, several plaintexts, ...
     said: str = ""  # gpg's last line on stderr, for a human
 
 
@@ -152,7 +153,8 @@ def _opening(plaintext: bytes, lines: list[str], over_limit: bool, timed_out: bo
     decrypted = "DECRYPTION_OKAY" in keywords and "DECRYPTION_FAILED" not in keywords and not over_limit
     return Opening(plaintext if decrypted else b"", decrypted and not timed_out,
                    tuple(w[1] for w in words if w[0] == "NO_SECKEY" and len(w) > 1), _signatures(words),
-                   over_limit, timed_out, "NEED_PASSPHRASE_SYM" in keywords, said)
+                   over_limit, timed_out, "NEED_PASSPHRASE_SYM" in keywords,
+                   tuple(" ".join(w[1:]) for w in words if w[0] == "ERROR"), said)
 
 
 def _signatures(words: list[list[str]]) -> tuple[Signature, ...]:

@@ -63,7 +63,6 @@ def open_message(raw: bytes, *, home: Path, passphrase: str | None, directory: D
             return _guarded(open_legacy, root, opening.plaintext, directory)
         raise Refused("unsigned", "the message is not signed (only TKalert 1.5 documents may be, for legacy "
                                   "contracts)")
-    _signature_state(opening.signatures)
     _guarded(validate, root)
     system_id = root.findtext("system-id")
     signer, first_contact_key = _trusted_signer(opening.signatures[0], system_id, envelope, directory,
@@ -100,6 +99,10 @@ def _decrypted(opening: Opening, limits: Limits) -> Opening:
         raise Refused("timeout", f"gpg took more than {limits.gpg_seconds:g} s over the message")
     if opening.symmetric:
         raise Refused("symmetric", "encrypted with a passphrase, not to the vendor key")
+    if opening.errors:  # e.g. an unsigned plaintext next to a signed one (gpg: "multiple plaintexts seen")
+        raise Refused("malformed-openpgp", f"gpg found the packets malformed: {'; '.join(opening.errors)[:200]}")
+    if opening.signatures:
+        _signature_state(opening.signatures)  # gpg stops before DECRYPTION_OKAY after a bad signature
     if not opening.decrypted:
         if opening.missing_keys:
             raise Refused("wrong-vendor-key", f"encrypted to key(s) {', '.join(opening.missing_keys)}, "
