@@ -62,3 +62,31 @@ def test_judge_cases_open_fine_for_the_judge_to_refuse(corpus, receiver):
         for earlier in case.before:
             receiver(earlier)
         assert receiver(case.raw).signer
+
+
+def test_damaged_messages_are_refused_never_raised(keys, receiver):
+    """Random damage to good mails of every shape (a fixed seed, so a failure repeats): Refused or Opened only."""
+    import random
+
+    from cast import mails
+
+    rng = random.Random(12)
+    goods = [mails.sealed_mail(keys, mails.document("service"), shape, attach)
+             for shape in ("pgpmime", "inline", "https") for attach in (False, True)]
+    reasons = set()
+    for _ in range(150):
+        raw = bytearray(rng.choice(goods))
+        for _ in range(rng.randint(1, 4)):
+            at = rng.randrange(len(raw))
+            cut = rng.choice(("flip", "drop", "insert"))
+            if cut == "flip":
+                raw[at] = rng.randrange(256)
+            elif cut == "drop":
+                del raw[at:at + rng.randint(1, 64)]
+            else:
+                raw[at:at] = rng.choice((b"\r\n", b"--", b"=", b"<", b"\x00", b"-----END PGP MESSAGE-----"))
+        try:
+            receiver(bytes(raw))
+        except Refused as refused:
+            reasons.add(refused.reason)
+    assert len(reasons) >= 3

@@ -24,8 +24,9 @@ from importlib import resources
 from tkalert.errors import TkalertError, one_line
 
 SCHEMAS = {"tkalert": "tkalert.xsd", "legacy": "legacy.xsd"}
-# "<!" opens a DOCTYPE, ENTITY, ELEMENT, ATTLIST or conditional section; only comments and CDATA are harmless.
-DECLARATION = re.compile(r"<!(?!--|\[CDATA\[)")
+# "<!" opens a DOCTYPE, ENTITY, ELEMENT, ATTLIST or conditional section; only comments and CDATA are harmless,
+# and what they hold is text (TKalert 1.5 wrote plugin output as CDATA, which may hold "<!DOCTYPE html>").
+HARMLESS = (("<!--", "-->"), ("<![CDATA[", "]]>"))
 ENCODING = re.compile(r"""\A\ufeff?\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
 
 
@@ -68,9 +69,9 @@ def parse_untrusted(document: bytes, limits: Limits = Limits()):
     declared = ENCODING.match(text)
     if declared and declared.group(1).lower().replace("_", "-") not in ("utf-8", "utf8"):
         raise UnsafeDocument("not-utf8", f"document declares encoding {declared.group(1)}, not UTF-8")
-    found = DECLARATION.search(text)
-    if found:
-        raise UnsafeDocument("doctype", f"document carries a markup declaration ({one_line(text[found.start():][:40])}"
+    found = _declaration(text)
+    if found is not None:
+        raise UnsafeDocument("doctype", f"document carries a markup declaration ({one_line(text[found:found + 40])}"
                                         "...): no DTDs, no entities")
     return _parse(document, limits)
 
@@ -82,6 +83,20 @@ def validate(root, schema: str = "tkalert") -> None:
         error = checker.error_log.last_error
         raise UnsafeDocument("schema", f"document does not match {SCHEMAS[schema]}: line {error.line}: "
                                        f"{one_line(error.message, 200)}")
+
+
+def _declaration(text: str) -> int | None:
+    """Where the first "<!" outside comments and CDATA sections is, or None; one pass, linear in the text."""
+    at = text.find("<!")
+    while at >= 0:
+        closing = next((end for start, end in HARMLESS if text.startswith(start, at)), None)
+        if closing is None:
+            return at
+        end = text.find(closing, at + 4)
+        if end < 0:
+            return None  # unterminated: the parser refuses it as malformed
+        at = text.find("<!", end + len(closing))
+    return None
 
 
 def _parse(document: bytes, limits: Limits):

@@ -31,6 +31,7 @@ OPTIONS = ["--batch", "--no-tty", "--trust-model", "always", "--no-auto-key-retr
 # The signature states gpg announces after NEWSIG (doc/DETAILS in GnuPG), and ours for them.
 SIGNATURE_STATES = {"GOODSIG": "good", "EXPKEYSIG": "expired-key", "REVKEYSIG": "revoked-key",
                     "EXPSIG": "expired-signature", "BADSIG": "bad", "ERRSIG": "error"}
+BAD_PASSPHRASE = 11  # libgpg-error's GPG_ERR_BAD_PASSPHRASE, the low 16 bits of an ERROR status code
 
 
 @dataclass(frozen=True)
@@ -147,10 +148,13 @@ def _opening(plaintext: bytes, lines: list[str], over_limit: bool, timed_out: bo
              home: Path) -> Opening:
     words = [line.split()[1:] for line in lines if line.startswith("[GNUPG:] ") and len(line.split()) > 1]
     keywords = {w[0] for w in words}
-    if "NEED_PASSPHRASE" in keywords and keywords & {"BAD_PASSPHRASE", "MISSING_PASSPHRASE"}:
-        raise SealError(f"the vendor's secret key in {home} needs its passphrase, and the one given is "
-                        f"{'wrong' if 'BAD_PASSPHRASE' in keywords else 'missing'}: give the right one")
     decrypted = "DECRYPTION_OKAY" in keywords and "DECRYPTION_FAILED" not in keywords and not over_limit
+    wrong = "BAD_PASSPHRASE" in keywords or any(
+        w[:2] == ["ERROR", "pkdecrypt_failed"] and w[2:3] and w[2].isdigit() and int(w[2]) & 0xFFFF == BAD_PASSPHRASE
+        for w in words)
+    if wrong or ("NEED_PASSPHRASE" in keywords and not decrypted and not timed_out):
+        raise SealError(f"the vendor's secret key in {home} needs its passphrase, and the one given is "
+                        f"{'wrong' if wrong else 'missing'}: give the right one")
     return Opening(plaintext if decrypted else b"", decrypted and not timed_out,
                    tuple(w[1] for w in words if w[0] == "NO_SECKEY" and len(w) > 1), _signatures(words),
                    over_limit, timed_out, "NEED_PASSPHRASE_SYM" in keywords,
