@@ -42,7 +42,8 @@ class Opened:
     signer: str | None  # fingerprint of the verified signer; None for legacy
     first_contact_key: str | None  # armored key the sender attached, when it is the signer's and nothing was pinned
     fields: dict[str, str]
-    events: tuple[Opened, ...]  # a digest's embedded events, each opened on its own (same signer); () otherwise
+    # a digest's embedded events, each opened on its own (same signer and first_contact_key); () otherwise
+    events: tuple[Opened, ...]
     document: bytes  # the verified XML plaintext (an embedded event: its own element, serialised)
 
 
