@@ -146,3 +146,10 @@ def test_workers_open_in_parallel_on_one_vendor_home(keys, pins):
         results = list(pool.map(lambda raw: opened(keys, raw, pins), raws))
     assert [r.sequence for r in results] == list(range(1, 17))
     assert [r.document for r in results] == docs
+
+
+def test_end_of_day_timestamp_is_the_next_midnight(keys, pins):
+    doc = mails.document()
+    start = doc.index(b"<timestamp>") + len(b"<timestamp>")
+    doc = doc[:start] + b"2026-12-03T24:00:00Z" + doc[doc.index(b"</timestamp>"):]
+    assert opened(keys, sealed_mail(keys, doc), pins).signed_at == datetime(2026, 12, 4, tzinfo=timezone.utc)

@@ -39,6 +39,7 @@ __all__ = ["Directory", "Limits", "Opened", "Refused", "open_message", "trust_ke
 # gpg's signature states that refuse a message on their own, whoever the signer is.
 SIGNATURE_REFUSALS = {"bad": "bad-signature", "error": "bad-signature", "expired-key": "expired-key",
                       "revoked-key": "revoked-key", "expired-signature": "expired-signature"}
+MAX_SEQUENCE = (1 << 63) - 1  # a database's BIGINT
 
 
 @dataclass(frozen=True)
@@ -176,11 +177,17 @@ def _opened(root, document: bytes, signer: str, first_contact_key: str | None) -
         embedded = tuple(_opened(event, _serialised(event), signer, first_contact_key)
                          for event in events if isinstance(event.tag, str))
         _check_digest(root, events, embedded)
+    sequence = int(root.findtext("sequence"))
+    if sequence > MAX_SEQUENCE:
+        raise Refused("schema", f"sequence {sequence} does not fit a 64-bit counter")
+    try:
+        signed_at = utc(root.findtext("timestamp"))
+    except (ValueError, OverflowError):
+        raise Refused("schema", f"timestamp {root.findtext('timestamp')} is out of range") from None
     return Opened(document_type=root.tag, legacy=False, auth_key=root.findtext("authkey", "").strip(),
-                  system_id=root.findtext("system-id"), message_id=root.findtext("message-id"),
-                  sequence=int(root.findtext("sequence")), signed_at=utc(root.findtext("timestamp")),
-                  signer=signer, first_contact_key=first_contact_key, fields=fields_of(root), events=embedded,
-                  document=document)
+                  system_id=root.findtext("system-id"), message_id=root.findtext("message-id"), sequence=sequence,
+                  signed_at=signed_at, signer=signer, first_contact_key=first_contact_key, fields=fields_of(root),
+                  events=embedded, document=document)
 
 
 def _check_digest(root, events, embedded: tuple[Opened, ...]) -> None:

@@ -9,7 +9,7 @@ in its fields but each in `events`, an `Opened` of its own.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
 
@@ -62,7 +62,10 @@ def fields_of(root) -> dict[str, str]:
 
 
 def utc(text: str) -> datetime:
-    """tkalert.xsd's UtcTime (2026-12-03T09:30:00Z) as an aware datetime."""
+    """tkalert.xsd's UtcTime (2026-12-03T09:30:00Z) as an aware datetime; XML Schema's 24:00:00 is the next
+    day's midnight. ValueError or OverflowError when Python cannot hold it (9999-12-31T24:00:00Z)."""
+    if text.endswith("T24:00:00Z"):
+        return datetime.strptime(text[:10], "%Y-%m-%d").replace(tzinfo=timezone.utc) + timedelta(days=1)
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
 
 
