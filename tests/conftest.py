@@ -7,6 +7,7 @@ import pytest
 from cast.config import write_config
 from cast.keys import Keys, make_keys
 from cast.ports import refused_port as _refused_port
+from cast.postgres import PostgresServer, postgres_server
 from cast.smtp import Certificate, SmtpServer
 from cast.smtp import smtp_server as _smtp_server
 
@@ -49,6 +50,20 @@ def smtp_server(certificate):
 def smtp_sink(smtp_server) -> SmtpServer:
     """A plain SMTP server that accepts everything."""
     return smtp_server()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> PostgresServer:
+    """One private PostgreSQL server for the session (tests.cast.postgres); each test makes its own database with
+    postgres.create_database()."""
+    with postgres_server() as server:
+        yield server
+
+
+@pytest.fixture
+def postgres_url(postgres) -> str:
+    """The URL of a fresh, empty database on the session's private PostgreSQL server."""
+    return postgres.create_database()
 
 
 @pytest.fixture
