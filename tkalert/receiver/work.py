@@ -1,0 +1,115 @@
+"""Work: imported messages are claimed, opened and judged, each exactly once however many workers run.
+
+The steps, as healthchecks' sendalerts does them, each small and saying whether it did something:
+1. `import_stored` moves the store's files into the table (tkalert.receiver.ingest.importer);
+2. `claim_batch` takes up to N `stored` rows (or `claimed` rows whose lease ran out: their worker died) with a
+   compare-and-set UPDATE that sets this claim's token; only rows still in the expected state change hands, and
+   PostgreSQL's `FOR UPDATE SKIP LOCKED` lets workers pass each other instead of queueing;
+3. `open` runs gpg outside any transaction (tkalert.receiver.open);
+4. `finish` confirms the claim (`UPDATE ... WHERE id AND state='claimed' AND claim_token`, rowcount 1 wins) and
+   judges in the same transaction: if another worker took the row over meanwhile, nothing of this one is kept.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+
+from tkalert.errors import one_line
+from tkalert.receiver.config import ReceiverConfig
+from tkalert.receiver.judge import Rules, judge
+from tkalert.receiver.models import Message
+
+CLAIM = 20
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Worker:
+    config: ReceiverConfig
+    clock: callable = utcnow
+    log: callable = lambda line: None  # noqa: E731
+
+    def __post_init__(self):
+        from tkalert.receiver.directory import OrmDirectory
+
+        self.rules = Rules(self.config.replay_window, self.config.clock_skew)
+        self.directory = OrmDirectory()
+        self._passphrase = self.config.passphrase()
+
+    def run_once(self) -> int:
+        """Import, then claim and process one batch; how many messages were judged (0: nothing to do)."""
+        from tkalert.receiver.ingest.importer import import_stored
+
+        import_stored(self.config.store_dir)
+        token, ids = self.claim_batch()
+        return sum(self.process(message_id, token) for message_id in ids)
+
+    def run(self, stop=lambda: False, idle: float = 0.5, once: bool = False) -> int:
+        done = 0
+        while not stop():
+            judged = self.run_once()
+            done += judged
+            if not judged:
+                if once:
+                    break
+                time.sleep(idle)
+        return done
+
+    def claim_batch(self, size: int = CLAIM) -> tuple[str, list[int]]:
+        token, now = secrets.token_hex(16), self.clock()
+        claimable = Q(state=Message.State.STORED) | Q(
+            state=Message.State.CLAIMED, claimed_at__lt=now - timedelta(seconds=self.config.claim_lease))
+        with transaction.atomic():
+            ids = list(Message.objects.select_for_update(skip_locked=True).filter(claimable)
+                       .order_by("id").values_list("id", flat=True)[:size])
+            Message.objects.filter(claimable, id__in=ids).update(
+                state=Message.State.CLAIMED, claim_token=token, claimed_at=now, attempts=F("attempts") + 1)
+        return token, list(Message.objects.filter(claim_token=token, state=Message.State.CLAIMED)
+                           .order_by("id").values_list("id", flat=True))
+
+    def process(self, message_id: int, token: str) -> bool:
+        message = Message.objects.get(pk=message_id)
+        opened = self.open(message)
+        for _ in range(2):  # a second time when a racing worker accepted the same message id first
+            try:
+                return self.finish(message_id, token, opened)
+            except IntegrityError:
+                continue
+        return False
+
+    def open(self, message: Message):
+        from tkalert.receiver.open import Refused, open_message
+
+        if len(message.raw) > self.config.size_limit:
+            return Refused("too-large", f"{len(message.raw)} bytes, the limit is {self.config.size_limit}")
+        try:
+            return open_message(bytes(message.raw), home=self.config.gnupg_home, passphrase=self._passphrase,
+                                directory=self.directory)
+        except Refused as refused:
+            return refused
+        except Exception as exc:  # a bug or a broken gpg set-up: quarantined (retryable), never a dead worker
+            self.log(f"message #{message.pk}: cannot open: {one_line(exc)}")
+            return Refused("open-failed", f"{type(exc).__name__}: {one_line(exc)}")
+
+    def finish(self, message_id: int, token: str, opened) -> bool:
+        """Confirm the claim and judge in one transaction; False when the claim was lost to another worker."""
+        with transaction.atomic():
+            now = self.clock()
+            won = Message.objects.filter(id=message_id, state=Message.State.CLAIMED, claim_token=token).update(
+                state=Message.State.DONE, processed_at=now)
+            if not won:
+                return False
+            message = Message.objects.get(pk=message_id)
+            judge(message, opened, self.rules)
+        self.log(f"message #{message_id} {message.message_id or '-'}: {message.verdict}"
+                 + (f" ({message.reason})" if message.reason else ""))
+        return True
