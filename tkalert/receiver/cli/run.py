@@ -67,10 +67,10 @@ def work(ctx, once):
     """Import stored messages, then open and judge them; several may run at once."""
     import signal
 
+    config = ctx.django()
     from tkalert.receiver.serve import log_line
     from tkalert.receiver.work import Worker
 
-    config = ctx.django()
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     done = Worker(config, log=log_line).run(stop=lambda: bool(stopping), once=once)
