@@ -91,6 +91,16 @@ class ReceiverSite:
             time.sleep(0.2)
 
 
+    def wait_settled(self, timeout: float = 180) -> None:
+        """Block until the store is empty and every imported message is judged (workers running)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            left = self.rows("SELECT count(*) FROM receiver_message WHERE state <> 'done'")[0][0]
+            if not left and not any((self.store_dir / "new").iterdir()):
+                return
+            time.sleep(0.2)
+
+
 def wait_for_port(port: int, process: subprocess.Popen, log: Path, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while True:
@@ -129,3 +139,27 @@ def make_receiver(root: Path, keys, database_url: str | None = None, *, workers:
     if contract:
         site.ok("contracts", "add", AUTH_KEY, "--customer", "ACME GmbH")
     return site
+
+
+def sealed_mail(keys, sequence: int, message_id: str | None = None, event_type: str = "heartbeat",
+                system_id: str = "test-system", auth_key: str = AUTH_KEY) -> tuple[str, bytes]:
+    """(message id, RFC 822 mail) as the sender writes it: a real document signed by the cast's system key and
+    encrypted to the vendor key, inline-armored; made in this process (no sender spool) for tests that need many."""
+    import time as clock
+    import uuid
+
+    from tkalert.document.event import Event
+    from tkalert.document.stamp import Stamp
+    from tkalert.document.writer import build_document
+    from tkalert.openpgp.seal import seal_document
+
+    message_id = message_id or str(uuid.uuid4())
+    alert = dict(host="web01", service="HTTP", service_status="CRITICAL", output="refused") \
+        if event_type == "service" else {}
+    event = Event(event_type=event_type, auth_key=auth_key, contact_person="Testperson",
+                  contact_mail="admin@acme-gmbh.de", **alert)
+    document = build_document(event, Stamp(message_id, system_id, sequence, clock.time()))
+    armored = seal_document(document, keys.sender_home, (keys.vendor,), keys.system)
+    head = (f"From: tkalert@customer.test\r\nTo: callhome@vendor.test\r\nSubject: tkalert {event_type}\r\n"
+            f"X-Tkalert-Message-Id: {message_id}\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n")
+    return message_id, head.encode("ascii") + bytes(armored).replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
