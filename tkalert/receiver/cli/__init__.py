@@ -18,11 +18,22 @@ def main(argv: list[str] | None = None) -> int:
 
     args = sys.argv[1:] if argv is None else list(argv)
     verbose = "--verbose" in args
-    if "ingest" in args[:3] and not {"-h", "--help"} & set(args):
+    if command_word(args) == "ingest" and not {"-h", "--help"} & set(args):
         return guard(lambda: run_ingest(args), command_failure(PROG), verbose)
     from tkalert.receiver.cli.group import run_group
 
     return guard(lambda: run_group(args), command_failure(PROG), verbose)
+
+
+def command_word(args: list[str]) -> str | None:
+    """The first word that is not a global option (nor --config's value)."""
+    words = iter(args)
+    for word in words:
+        if word in ("-c", "--config"):
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+    return None
 
 
 def run_ingest(args: list[str]) -> int:
