@@ -1,16 +1,58 @@
 """Open a sealed message as the vendor does: the receiving end of the pipeline, after deliver.
 
-`unseal` decrypts a payload with the secret key in the vendor's GnuPG home and names the signer: the fingerprint of
-the key that made a valid signature, or None when there is none (unsigned, unknown key, bad signature). `tkalert
-demo` reads what arrives at its inbox with it, and so do the tests.
+`decrypt` runs one gpg over one payload with the secret key(s) in the vendor's GnuPG home and returns what gpg's
+status lines say as data (`Opening`): was it decrypted, which keys it was for that we lack, and each signature's
+state and signer fingerprint. It decides nothing: the receiver's open step (tkalert.receiver.open) turns that into
+a verdict against the key pinned for the system. `unseal` is the short form the demo and the sender's tests use.
+
+gpg runs as a plain child process rather than through python-gnupg, for three reasons of hostile input:
+python-gnupg buffers the whole plaintext in memory and cannot stop gpg half-way, so a 10 KiB compression bomb would
+inflate to gigabytes; here the plaintext is read with a cap and gpg is killed past it, and also past a deadline.
+Status lines go to an unnamed temporary file (`--status-fd`), so a flood of them can never block gpg. The vendor
+passphrase travels through a pipe (`--passphrase-fd`), never on the command line. `--trust-model always`: gpg's web
+of trust plays no part; the caller checks the signer's fingerprint against the pin itself.
 """
 
 from __future__ import annotations
 
+import os
+import selectors
+import subprocess
+import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tkalert.errors import SealError
+from tkalert.errors import SealError, one_line
+from tkalert.openpgp.home import checked_home
+
+OPTIONS = ["--batch", "--no-tty", "--trust-model", "always", "--no-auto-key-retrieve", "--auto-key-locate",
+           "local", "--no-permission-warning", "--pinentry-mode", "loopback"]
+# The signature states gpg announces after NEWSIG (doc/DETAILS in GnuPG), and ours for them.
+SIGNATURE_STATES = {"GOODSIG": "good", "EXPKEYSIG": "expired-key", "REVKEYSIG": "revoked-key",
+                    "EXPSIG": "expired-signature", "BADSIG": "bad", "ERRSIG": "error"}
+BAD_PASSPHRASE = 11  # libgpg-error's GPG_ERR_BAD_PASSPHRASE, the low 16 bits of an ERROR status code
+
+
+@dataclass(frozen=True)
+class Signature:
+    state: str  # good | expired-key | revoked-key | expired-signature | bad | error | no-pubkey
+    signer: str  # primary key fingerprint (VALIDSIG), else the issuer fingerprint or long key id gpg named
+
+
+@dataclass(frozen=True)
+class Opening:
+    """What one gpg run over a payload found; `plaintext` is only meaningful when `decrypted`."""
+
+    plaintext: bytes
+    decrypted: bool
+    missing_keys: tuple[str, ...]  # long key ids the message was encrypted to whose secret key we lack
+    signatures: tuple[Signature, ...]
+    over_limit: bool = False  # the plaintext passed max_output and gpg was stopped
+    timed_out: bool = False
+    symmetric: bool = False  # gpg asked for a symmetric passphrase: not encrypted to any key
+    errors: tuple[str, ...] = ()  # gpg's ERROR status lines: packets out of order, several plaintexts, ...
+    said: str = ""  # gpg's last line on stderr, for a human
 
 
 @dataclass(frozen=True)
@@ -21,11 +63,121 @@ class Unsealed:
 
 def unseal(payload: bytes, home: Path) -> Unsealed:
     """Decrypt `payload` with the keys in `home`; raise SealError in one line when it does not decrypt."""
-    from tkalert.openpgp.seal import quiet_gnupg
+    opening = decrypt(payload, home)
+    if not opening.decrypted:
+        raise SealError(f"cannot decrypt the message with the keys in {home}: {opening.said or 'gpg failed'}")
+    good = [s.signer for s in opening.signatures if s.state == "good"]
+    return Unsealed(opening.plaintext, good[0] if len(good) == 1 else None)
 
-    result = quiet_gnupg().GPG(gnupghome=str(home)).decrypt(payload, always_trust=True)
-    if not result.ok:
-        said = [line for line in (result.stderr or "").splitlines() if line and not line.startswith("[GNUPG:]")]
-        raise SealError(f"cannot decrypt the message with the keys in {home}: "
-                        f"{said[-1] if said else result.status or 'gpg failed'}")
-    return Unsealed(bytes(result.data), result.pubkey_fingerprint if result.valid else None)
+
+def decrypt(payload: bytes, home: Path, *, passphrase: str | None = None, keyring: Path | None = None,
+            max_output: int = 64 << 20, timeout: float = 60) -> Opening:
+    """Run gpg --decrypt over `payload` (armored or binary) in `home`; `keyring` adds a public keyring to verify
+    with (an attached key, read-only). Raises SealError only for the vendor's own trouble: gpg missing, an unsafe
+    home, a secret key whose passphrase is wrong or missing."""
+    checked_home(home)
+    extra = ["--keyring", str(keyring)] if keyring else []
+    with tempfile.TemporaryFile() as source, tempfile.TemporaryFile() as status, \
+            tempfile.TemporaryFile() as stderr:
+        source.write(payload)
+        source.seek(0)
+        secret_fd, fds = _passphrase_pipe(passphrase)
+        command = ["gpg", "--homedir", str(home), *OPTIONS, "--status-fd", str(status.fileno()), *extra,
+                   *(["--passphrase-fd", str(secret_fd)] if secret_fd is not None else []), "--decrypt"]
+        try:
+            child = subprocess.Popen(command, stdin=source, stdout=subprocess.PIPE, stderr=stderr,
+                                     pass_fds=(status.fileno(), *fds))
+        except OSError as exc:
+            raise SealError(f"cannot run gpg: {exc.strerror} (install gnupg: apt-get install gnupg)") from None
+        finally:
+            for fd in fds:
+                os.close(fd)
+        plaintext, over_limit, timed_out = _read_capped(child, max_output, time.monotonic() + timeout)
+        status.seek(0)
+        stderr.seek(0)
+        lines = status.read().decode("utf-8", "replace").splitlines()
+        said = _last_line(stderr.read())
+    return _opening(plaintext, lines, over_limit, timed_out, said, home)
+
+
+def _passphrase_pipe(passphrase: str | None) -> tuple[int | None, tuple[int, ...]]:
+    if passphrase is None:
+        return None, ()
+    read_end, write_end = os.pipe()
+    os.write(write_end, passphrase.encode("utf-8") + b"\n")  # far below a pipe's buffer: never blocks
+    os.close(write_end)
+    return read_end, (read_end,)
+
+
+def _read_capped(child: subprocess.Popen, limit: int, deadline: float) -> tuple[bytes, bool, bool]:
+    chunks, size = [], 0
+    with selectors.DefaultSelector() as selector:
+        selector.register(child.stdout, selectors.EVENT_READ)
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                _stop(child)
+                return b"", False, True
+            if not selector.select(left):
+                continue
+            chunk = os.read(child.stdout.fileno(), 1 << 16)
+            if not chunk:
+                break
+            size += len(chunk)
+            if size > limit:
+                _stop(child)
+                return b"", True, False
+            chunks.append(chunk)
+    try:
+        child.wait(timeout=max(deadline - time.monotonic(), 0.1))
+    except subprocess.TimeoutExpired:
+        _stop(child)
+        return b"", False, True
+    finally:
+        child.stdout.close()
+    return b"".join(chunks), False, False
+
+
+def _stop(child: subprocess.Popen) -> None:
+    child.kill()
+    child.wait()
+    child.stdout.close()
+
+
+def _opening(plaintext: bytes, lines: list[str], over_limit: bool, timed_out: bool, said: str,
+             home: Path) -> Opening:
+    words = [line.split()[1:] for line in lines if line.startswith("[GNUPG:] ") and len(line.split()) > 1]
+    keywords = {w[0] for w in words}
+    decrypted = "DECRYPTION_OKAY" in keywords and "DECRYPTION_FAILED" not in keywords and not over_limit
+    wrong = "BAD_PASSPHRASE" in keywords or any(
+        w[:2] == ["ERROR", "pkdecrypt_failed"] and w[2:3] and w[2].isdigit() and int(w[2]) & 0xFFFF == BAD_PASSPHRASE
+        for w in words)
+    if wrong or ("NEED_PASSPHRASE" in keywords and not decrypted and not timed_out):
+        raise SealError(f"the vendor's secret key in {home} needs its passphrase, and the one given is "
+                        f"{'wrong' if wrong else 'missing'}: give the right one")
+    return Opening(plaintext if decrypted else b"", decrypted and not timed_out,
+                   tuple(w[1] for w in words if w[0] == "NO_SECKEY" and len(w) > 1), _signatures(words),
+                   over_limit, timed_out, "NEED_PASSPHRASE_SYM" in keywords,
+                   tuple(" ".join(w[1:]) for w in words if w[0] == "ERROR"), said)
+
+
+def _signatures(words: list[list[str]]) -> tuple[Signature, ...]:
+    """One Signature per NEWSIG block: its state word, and the signer as precisely as gpg named it."""
+    found: list[list[str]] = []  # [state, signer] per signature
+    for word in words:
+        if word[0] == "NEWSIG":
+            found.append(["error", ""])
+        elif found and word[0] in SIGNATURE_STATES:
+            found[-1][0] = SIGNATURE_STATES[word[0]]
+            # ERRSIG <keyid> <algo> <hash> <class> <time> <rc> [<fpr>]: rc 9 is "no public key"
+            found[-1][1] = word[7] if word[0] == "ERRSIG" and len(word) > 7 else (word[1] if len(word) > 1 else "")
+            if word[0] == "ERRSIG" and len(word) > 6 and word[6] == "9":
+                found[-1][0] = "no-pubkey"
+        elif found and word[0] == "VALIDSIG" and len(word) > 1:
+            found[-1][1] = word[10] if len(word) > 10 else word[1]  # the primary key's fingerprint
+    return tuple(Signature(state, signer.upper()) for state, signer in found)
+
+
+def _last_line(stderr: bytes) -> str:
+    lines = [line for line in stderr.decode("utf-8", "replace").splitlines() if line.strip()]
+    return one_line(lines[-1], 300) if lines else ""

@@ -1,0 +1,76 @@
+"""The hardened reader under the open step: what lxml alone would let through, and each cap acting first."""
+
+from __future__ import annotations
+
+import pytest
+
+from cast import mails
+from tkalert.document.reader import InvalidDocument, Limits, parse_untrusted, parse_valid, validate
+
+XXE = (b'<?xml version="1.0"?>\n<!DOCTYPE heartbeat [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n'
+       b'<heartbeat version="1">&xxe;</heartbeat>')
+
+
+def refusal(document: bytes, limits: Limits | None = None) -> str:
+    with pytest.raises(InvalidDocument) as refused:
+        parse_untrusted(document, limits or Limits())
+    return refused.value.reason
+
+
+def test_lxml_without_entity_resolution_still_takes_an_external_entity():
+    """Why a DOCTYPE is refused before any parser sees it (../shared/DESIGN.md, "Hardened XML")."""
+    from lxml import etree
+
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    root = etree.fromstring(XXE, parser)
+    assert root.tag == "heartbeat" and len(root) == 1  # an unexpanded entity node, no error
+    assert refusal(XXE) == "doctype"
+
+
+@pytest.mark.parametrize("declaration", (b"<!DOCTYPE heartbeat>", b"<!ENTITY x 'y'>", b"<!ELEMENT a ANY>",
+                                         b"<!doctype heartbeat>", b"<![INCLUDE[ ]]>"))
+def test_every_markup_declaration_is_refused(declaration):
+    assert refusal(b'<?xml version="1.0"?>' + declaration + b"<heartbeat/>") == "doctype"
+
+
+def test_comments_and_cdata_are_no_declarations():
+    root = parse_untrusted(b"<!-- a comment --><heartbeat><![CDATA[<!DOCTYPE>]]></heartbeat>")
+    assert root.text == "<!DOCTYPE>"
+
+
+@pytest.mark.parametrize("limits, document, reason", (
+    (Limits(max_bytes=100), b"<a>" + b"x" * 100 + b"</a>", "too-large"),
+    (Limits(max_depth=3), b"<a><b><c><d/></c></b></a>", "too-deep"),
+    (Limits(max_text=10), b"<a><b>01234567890</b></a>", "text-too-long"),
+))
+def test_each_cap(limits, document, reason):
+    assert refusal(document, limits) == reason
+
+
+def test_deep_nesting_stops_at_the_cap_not_at_libxml2s():
+    assert refusal(b"<a>" * 100_000 + b"</a>" * 100_000) == "too-deep"
+
+
+@pytest.mark.parametrize("document, reason", (
+    (b"<heartbeat>\xe4</heartbeat>", "not-utf8"),
+    (b'<?xml version="1.0" encoding="ISO-8859-1"?><heartbeat/>', "not-utf8"),
+    ("<heartbeat/>".encode("utf-16"), "not-utf8"),
+    (b"<heartbeat><a></heartbeat>", "malformed-xml"),
+    (b"", "malformed-xml"),
+))
+def test_encoding_and_syntax(document, reason):
+    assert refusal(document) == reason
+
+
+def test_sender_documents_still_validate_and_a_wrong_one_names_the_schema():
+    assert parse_valid(mails.document("service")).tag == "alert"
+    with pytest.raises(InvalidDocument, match="does not match tkalert.xsd") as refused:
+        parse_valid(mails.document().replace(b"<sequence>1</sequence>", b""))
+    assert refused.value.reason == "schema"
+
+
+def test_legacy_schema_takes_what_1_5_wrote():
+    validate(parse_untrusted(mails.legacy_document("alert")), "legacy")
+    validate(parse_untrusted(mails.legacy_document("heartbeat", version="0.1-dev")), "legacy")
+    with pytest.raises(InvalidDocument, match="legacy.xsd"):
+        validate(parse_untrusted(mails.legacy_document(version="0.1.0")), "legacy")
