@@ -21,6 +21,7 @@ from pathlib import Path
 from cast.ports import free_port
 
 AUTH_KEY = "0123456789a"  # the one cast.config writes
+SYSTEM_ID = "test-system"
 
 
 @dataclass
@@ -114,8 +115,10 @@ def wait_for_port(port: int, process: subprocess.Popen, log: Path, timeout: floa
 
 
 def make_receiver(root: Path, keys, database_url: str | None = None, *, workers: int = 0, certificate=None,
-                  extra: str = "", contract: bool = True) -> ReceiverSite:
-    """A receiver site under root, initialised; with `certificate` (cast.smtp.Certificate) it serves HTTPS too."""
+                  extra: str = "", contract: bool = True, trust: bool = True) -> ReceiverSite:
+    """A receiver site under root, initialised; with `certificate` (cast.smtp.Certificate) it serves HTTPS too.
+    `trust`: the cast's system key is registered for system id test-system (`systems trust`), as the sender's
+    mails do not carry their key."""
     root.mkdir(parents=True, exist_ok=True)
     home = root / "gnupg"
     shutil.copytree(keys.vendor_home, home, ignore=shutil.ignore_patterns("S.*", "*.lock"))
@@ -138,6 +141,12 @@ def make_receiver(root: Path, keys, database_url: str | None = None, *, workers:
     site.ok("init")
     if contract:
         site.ok("contracts", "add", AUTH_KEY, "--customer", "ACME GmbH")
+    if trust:
+        from tkalert.openpgp.keys import export_public
+
+        key_file = root / "system.asc"
+        key_file.write_bytes(export_public(keys.sender_home, keys.system))
+        site.ok("systems", "trust", SYSTEM_ID, str(key_file))
     return site
 
 

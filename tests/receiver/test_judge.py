@@ -87,7 +87,7 @@ def test_the_same_message_id_again_is_a_duplicate_and_changes_nothing(acme):
 def test_sequence_far_back_with_a_new_id_is_a_replay_and_counted(acme):
     judged(opened(sequence=500))
     replay = judged(opened(message_id="m-2", sequence=10))
-    assert (replay.verdict, replay.reason) == ("replay", "replay")
+    assert (replay.verdict, replay.reason) == ("replay", "sequence-backwards")
     assert system().replays == 1 and system().last_sequence == 500
 
 

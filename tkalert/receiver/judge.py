@@ -8,7 +8,8 @@ effect happens exactly once. In order, the first that applies decides:
   TKalert 1.5 document, contract not legacy    quarantined "legacy-not-allowed"
   signer is not the key pinned for the system  quarantined "key-changed" (a pin racing in from another worker)
   message id accepted before                   "duplicate": an idempotent no-op (spools resend after kill -9)
-  sequence reused, or back beyond the window   "replay": dropped, counted on the system
+  sequence back beyond the window              "replay" (reason "sequence-backwards"): dropped, counted
+  sequence reused by another accepted message  "replay" (reason "replay"): dropped, counted
   otherwise                                    accepted; "Service: Invalid" when the contract is revoked/expired
 An accepted first contact pins its signer (trust on first use); an accepted heartbeat sets the system's last seen
 (the receiver's receipt time, never the sender's) and contact; a digest's events are judged as messages of their
@@ -54,9 +55,10 @@ def judge(message: Message, opened, rules: Rules, signer: str | None = None) -> 
                           f"signed by {message.signer}, but {system.pinned_key} is pinned for {system.system_id}")
     if opened.message_id and Message.objects.filter(message_id=opened.message_id, verdict=ACCEPTED).exists():
         return decide(message, DUPLICATE, "duplicate", "this message id was accepted before")
-    if is_replay(system, opened.sequence, rules):
+    replay = replay_reason(system, opened.sequence, rules)
+    if replay:
         System.objects.filter(pk=system.pk).update(replays=F("replays") + 1)
-        return decide(message, REPLAY, "replay",
+        return decide(message, REPLAY, replay,
                       f"sequence {opened.sequence} after {system.last_sequence} with a new message id")
     accept(message, system, opened)
     for event in opened.events:
@@ -107,13 +109,16 @@ def pin(system: System, opened, message: Message) -> bool:
     return bool(won) or system.pinned_key.upper() == signer.upper()
 
 
-def is_replay(system: System, sequence: int | None, rules: Rules) -> bool:
+def replay_reason(system: System, sequence: int | None, rules: Rules) -> str | None:
+    """Why a new message id with this sequence is a replay, or None. Concurrent hooks and spool retries deliver
+    out of order, so going back is tolerated up to `replay_window`; a sequence number used twice never is."""
     if sequence is None or system.last_sequence is None:
-        return False
+        return None
     if sequence < system.last_sequence - rules.replay_window:
-        return True
-    return sequence <= system.last_sequence and Message.objects.filter(
+        return "sequence-backwards"
+    reused = sequence <= system.last_sequence and Message.objects.filter(
         system=system, sequence=sequence, verdict=ACCEPTED).exists()
+    return "replay" if reused else None
 
 
 def accept(message: Message, system: System, opened) -> None:

@@ -7,7 +7,12 @@ The steps, as healthchecks' sendalerts does them, each small and saying whether 
    PostgreSQL's `FOR UPDATE SKIP LOCKED` lets workers pass each other instead of queueing;
 3. `open` runs gpg outside any transaction (tkalert.receiver.open);
 4. `finish` confirms the claim (`UPDATE ... WHERE id AND state='claimed' AND claim_token`, rowcount 1 wins) and
-   judges in the same transaction: if another worker took the row over meanwhile, nothing of this one is kept.
+   judges in the same transaction: if another worker took the row over meanwhile, nothing of this one is kept;
+5. a key pinned on first contact is imported into the vendor home after the commit (open reads it from there
+   for the system's later messages; if this process dies first, the next message that carries the key does it).
+The receiver's own trouble while opening (gpg missing, the vendor home unusable, a wrong passphrase: open's
+SealError) is not the message's fault: the claim is released, the message stays `stored`, and the worker waits
+`TROUBLE_PAUSE` before it tries again, so nothing is quarantined for a fault an admin fixes on our side.
 """
 
 from __future__ import annotations
@@ -20,12 +25,13 @@ from datetime import datetime, timedelta, timezone
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 
-from tkalert.errors import one_line
+from tkalert.errors import SealError, one_line
 from tkalert.receiver.config import ReceiverConfig
 from tkalert.receiver.judge import Rules, judge
 from tkalert.receiver.models import Message
 
 CLAIM = 20
+TROUBLE_PAUSE = 30.0
 
 
 def utcnow() -> datetime:
@@ -42,8 +48,12 @@ class Worker:
         from tkalert.receiver.directory import OrmDirectory
 
         self.rules = Rules(self.config.replay_window, self.config.clock_skew)
+        from tkalert.receiver.open import Limits
+
         self.directory = OrmDirectory()
+        self.limits = Limits(mail_bytes=self.config.size_limit)
         self._passphrase = self.config.passphrase()
+        self.trouble: str | None = None
 
     def run_once(self) -> int:
         """Import, then claim and process one batch; how many messages were judged (0: nothing to do)."""
@@ -51,18 +61,32 @@ class Worker:
 
         import_stored(self.config.store_dir)
         token, ids = self.claim_batch()
-        return sum(self.process(message_id, token) for message_id in ids)
+        judged = 0
+        for message_id in ids:
+            if self.trouble:
+                self.release(message_id, token)
+            else:
+                judged += self.process(message_id, token)
+        return judged
 
     def run(self, stop=lambda: False, idle: float = 0.5, once: bool = False) -> int:
         done = 0
         while not stop():
+            self.trouble = None
             judged = self.run_once()
             done += judged
-            if not judged:
-                if once:
-                    break
-                time.sleep(idle)
+            if self.trouble:
+                self.log(f"cannot open messages, trying again in {TROUBLE_PAUSE:g} s: {self.trouble}")
+            if once and not judged:
+                break
+            if self.trouble or not judged:
+                self._pause(TROUBLE_PAUSE if self.trouble else idle, stop)
         return done
+
+    def _pause(self, seconds: float, stop) -> None:
+        until = time.monotonic() + seconds
+        while time.monotonic() < until and not stop():
+            time.sleep(min(0.5, seconds))
 
     def claim_batch(self, size: int = CLAIM) -> tuple[str, list[int]]:
         token, now = secrets.token_hex(16), self.clock()
@@ -78,27 +102,51 @@ class Worker:
 
     def process(self, message_id: int, token: str) -> bool:
         message = Message.objects.get(pk=message_id)
-        opened = self.open(message)
+        try:
+            opened = self.open(message)
+        except SealError as exc:
+            self.trouble = one_line(exc)
+            self.release(message_id, token)
+            return False
         for _ in range(2):  # a second time when a racing worker accepted the same message id first
             try:
-                return self.finish(message_id, token, opened)
+                finished = self.finish(message_id, token, opened)
             except IntegrityError:
                 continue
+            self.import_pinned_key(message_id, opened)
+            return finished
         return False
 
     def open(self, message: Message):
+        """Opened, or Refused; SealError (the receiver's own trouble) goes up."""
         from tkalert.receiver.open import Refused, open_message
 
-        if len(message.raw) > self.config.size_limit:
-            return Refused("too-large", f"{len(message.raw)} bytes, the limit is {self.config.size_limit}")
         try:
             return open_message(bytes(message.raw), home=self.config.gnupg_home, passphrase=self._passphrase,
-                                directory=self.directory)
+                                directory=self.directory, limits=self.limits)
         except Refused as refused:
             return refused
-        except Exception as exc:  # a bug or a broken gpg set-up: quarantined (retryable), never a dead worker
-            self.log(f"message #{message.pk}: cannot open: {one_line(exc)}")
+        except SealError:
+            raise
+        except Exception as exc:  # a bug: quarantined (retryable once fixed), never a dead worker
+            self.log(f"message #{message.pk}: cannot open: {type(exc).__name__}: {one_line(exc)}")
             return Refused("open-failed", f"{type(exc).__name__}: {one_line(exc)}")
+
+    def release(self, message_id: int, token: str) -> None:
+        Message.objects.filter(id=message_id, state=Message.State.CLAIMED, claim_token=token).update(
+            state=Message.State.STORED, claim_token="", claimed_at=None)
+
+    def import_pinned_key(self, message_id: int, opened) -> None:
+        """After a first contact was pinned: the key into the vendor home (open.trust_key), for later messages."""
+        from tkalert.receiver.models import System
+        from tkalert.receiver.open import trust_key
+
+        key = getattr(opened, "first_contact_key", None)
+        if key and System.objects.filter(pinned_key__iexact=opened.signer, public_key=key).exists():
+            try:
+                trust_key(self.config.gnupg_home, key)
+            except SealError as exc:
+                self.log(f"message #{message_id}: pinned key not imported yet: {one_line(exc)}")
 
     def finish(self, message_id: int, token: str, opened) -> bool:
         """Confirm the claim and judge in one transaction; False when the claim was lost to another worker."""

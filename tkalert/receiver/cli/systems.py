@@ -55,15 +55,15 @@ def show(ctx, system_id):
 def trust(ctx, system_id, key_file):
     """Pin the public key in KEY_FILE for SYSTEM_ID (before its first contact, or to replace a changed key)."""
     config = ctx.django()
-    from tkalert.openpgp.keys import import_keys
     from tkalert.receiver.models import System
+    from tkalert.receiver.open import trust_key
     from tkalert.receiver.work import utcnow
 
     armored = Path(key_file).read_bytes()
     fingerprints = key_fingerprints(config.gnupg_home, armored)
     if len(fingerprints) != 1:
         raise UsageError(f"{key_file} holds {len(fingerprints)} keys; give a file with exactly one public key")
-    import_keys(config.gnupg_home, armored)
+    trust_key(config.gnupg_home, armored)
     system, _ = System.objects.get_or_create(system_id=system_id)
     System.objects.filter(pk=system.pk).update(pinned_key=fingerprints[0], pinned_at=utcnow(),
                                                public_key=armored.decode("ascii", "replace"))
