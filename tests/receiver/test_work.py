@@ -90,8 +90,8 @@ def test_a_claim_whose_lease_ran_out_is_taken_over_and_the_old_claim_cannot_fini
     clock.now += timedelta(seconds=db.claim_lease + 1)
     new_token, batch = second.claim_batch()
     assert batch == [pk]
-    assert first.finish(pk, old_token, Refused("late", "")) is False
-    assert second.finish(pk, new_token, Refused("cannot-decrypt", "test")) is True
+    assert first.finish(pk, old_token, Refused("late", "")) is None
+    assert second.finish(pk, new_token, Refused("cannot-decrypt", "test")) is not None
     message = Message.objects.get(pk=pk)
     assert (message.state, message.verdict, message.reason, message.attempts) == ("done", "quarantined",
                                                                                   "cannot-decrypt", 2)

@@ -139,9 +139,14 @@ def quarantine(message: Message, reason: str, detail: str = "") -> Message:
     return decide(message, QUARANTINED, reason, detail)
 
 
+JUDGED = ["verdict", "reason", "detail", "message_id", "auth_key", "document_type", "sequence", "fields", "document",
+          "legacy", "signer", "signed_at", "clock_skew", "contract", "service_invalid", "system"]
+
+
 def decide(message: Message, verdict: str, reason: str, detail: str) -> Message:
     message.verdict, message.reason, message.detail = verdict, reason, one_line(detail, 2000)
-    message.save()
+    # only what the judge decides: the raw bytes (possibly megabytes) are never written again
+    message.save(update_fields=JUDGED if message.pk else None)
     return message
 
 

@@ -6,8 +6,11 @@ The steps, as healthchecks' sendalerts does them, each small and saying whether 
    compare-and-set UPDATE that sets this claim's token; only rows still in the expected state change hands, and
    PostgreSQL's `FOR UPDATE SKIP LOCKED` lets workers pass each other instead of queueing;
 3. `open` runs gpg outside any transaction (tkalert.receiver.open);
-4. `finish` confirms the claim (`UPDATE ... WHERE id AND state='claimed' AND claim_token`, rowcount 1 wins) and
-   judges in the same transaction: if another worker took the row over meanwhile, nothing of this one is kept;
+4. `finish_batch` confirms each claim (`UPDATE ... WHERE id AND state='claimed' AND claim_token`, rowcount 1
+   wins) and judges it, the whole batch in one transaction (one commit, one fsync on SQLite, instead of one per
+   message): a row another worker took over meanwhile is skipped, nothing of this worker's is kept for it. If two
+   workers race to accept the same message id, the unique index refuses the second commit: the batch is judged
+   again message by message, and that message becomes a duplicate;
 5. a key pinned on first contact is imported into the vendor home after the commit (open reads it from there
    for the system's later messages; if this process dies first, the next message that carries the key does it).
 The receiver's own trouble while opening (gpg missing, the vendor home unusable, a wrong passphrase: open's
@@ -61,12 +64,18 @@ class Worker:
 
         import_stored(self.config.store_dir)
         token, ids = self.claim_batch()
-        judged = 0
+        outcomes, first_contact = [], False
         for message_id in ids:
-            if self.trouble:
+            # after a first contact, the rest waits until its key is pinned: they may need it to be opened
+            opened = None if self.trouble or first_contact else self.open_claimed(message_id)
+            if opened is None:
                 self.release(message_id, token)
             else:
-                judged += self.process(message_id, token)
+                outcomes.append((message_id, opened))
+                first_contact = bool(getattr(opened, "first_contact_key", None))
+        judged = self.finish_batch(token, outcomes)
+        for message_id, opened in outcomes:
+            self.import_pinned_key(message_id, opened)
         return judged
 
     def run(self, stop=lambda: False, idle: float = 0.5, once: bool = False) -> int:
@@ -100,36 +109,21 @@ class Worker:
         return token, list(Message.objects.filter(claim_token=token, state=Message.State.CLAIMED)
                            .order_by("id").values_list("id", flat=True))
 
-    def process(self, message_id: int, token: str) -> bool:
-        message = Message.objects.get(pk=message_id)
-        try:
-            opened = self.open(message)
-        except SealError as exc:
-            self.trouble = one_line(exc)
-            self.release(message_id, token)
-            return False
-        for _ in range(2):  # a second time when a racing worker accepted the same message id first
-            try:
-                finished = self.finish(message_id, token, opened)
-            except IntegrityError:
-                continue
-            self.import_pinned_key(message_id, opened)
-            return finished
-        return False
-
-    def open(self, message: Message):
-        """Opened, or Refused; SealError (the receiver's own trouble) goes up."""
+    def open_claimed(self, message_id: int):
+        """Opened or Refused; None on the receiver's own trouble (open's SealError), noted in `self.trouble`."""
         from tkalert.receiver.open import Refused, open_message
 
+        raw = Message.objects.values_list("raw", flat=True).get(pk=message_id)
         try:
-            return open_message(bytes(message.raw), home=self.config.gnupg_home, passphrase=self._passphrase,
+            return open_message(bytes(raw), home=self.config.gnupg_home, passphrase=self._passphrase,
                                 directory=self.directory, limits=self.limits)
         except Refused as refused:
             return refused
-        except SealError:
-            raise
+        except SealError as exc:
+            self.trouble = one_line(exc)
+            return None
         except Exception as exc:  # a bug: quarantined (retryable once fixed), never a dead worker
-            self.log(f"message #{message.pk}: cannot open: {type(exc).__name__}: {one_line(exc)}")
+            self.log(f"message #{message_id}: cannot open: {type(exc).__name__}: {one_line(exc)}")
             return Refused("open-failed", f"{type(exc).__name__}: {one_line(exc)}")
 
     def release(self, message_id: int, token: str) -> None:
@@ -148,16 +142,34 @@ class Worker:
             except SealError as exc:
                 self.log(f"message #{message_id}: pinned key not imported yet: {one_line(exc)}")
 
-    def finish(self, message_id: int, token: str, opened) -> bool:
-        """Confirm the claim and judge in one transaction; False when the claim was lost to another worker."""
-        with transaction.atomic():
-            now = self.clock()
-            won = Message.objects.filter(id=message_id, state=Message.State.CLAIMED, claim_token=token).update(
-                state=Message.State.DONE, processed_at=now)
-            if not won:
-                return False
-            message = Message.objects.get(pk=message_id)
-            judge(message, opened, self.rules)
-        self.log(f"message #{message_id} {message.message_id or '-'}: {message.verdict}"
-                 + (f" ({message.reason})" if message.reason else ""))
-        return True
+    def finish_batch(self, token: str, outcomes: list) -> int:
+        """Judge every (message id, opened) of one claim in one transaction; how many were judged."""
+        if not outcomes:
+            return 0
+        try:
+            with transaction.atomic():
+                judged = [self.judge_claimed(message_id, token, opened) for message_id, opened in outcomes]
+        except IntegrityError:  # a racing worker accepted one of these ids first: one by one, once more each
+            judged = [self.finish(message_id, token, opened) for message_id, opened in outcomes]
+        for message in filter(None, judged):
+            self.log(f"message #{message.pk} {message.message_id or '-'}: {message.verdict}"
+                     + (f" ({message.reason})" if message.reason else ""))
+        return sum(1 for message in judged if message)
+
+    def finish(self, message_id: int, token: str, opened) -> Message | None:
+        """Confirm one claim and judge in one transaction; None when the claim was lost to another worker."""
+        for _ in range(2):  # a second time when a racing worker accepted the same message id first
+            try:
+                with transaction.atomic():
+                    return self.judge_claimed(message_id, token, opened)
+            except IntegrityError:
+                continue
+        return None
+
+    def judge_claimed(self, message_id: int, token: str, opened) -> Message | None:
+        """Inside a transaction: the compare-and-set that confirms the claim, then the judge."""
+        won = Message.objects.filter(id=message_id, state=Message.State.CLAIMED, claim_token=token).update(
+            state=Message.State.DONE, processed_at=self.clock())
+        if not won:
+            return None
+        return judge(Message.objects.defer("raw").get(pk=message_id), opened, self.rules)
