@@ -60,9 +60,9 @@ def judge(message: Message, opened, rules: Rules, signer: str | None = None) -> 
         System.objects.filter(pk=system.pk).update(replays=F("replays") + 1)
         return decide(message, REPLAY, replay,
                       f"sequence {opened.sequence} after {system.last_sequence} with a new message id")
-    accept(message, system, opened)
-    for event in opened.events:
+    for event in opened.events:  # first: they were written before the digest, their sequences are lower
         judge_event(message, event, rules)
+    accept(message, system, opened)
     return message
 
 
