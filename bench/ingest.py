@@ -7,7 +7,7 @@ parallel loops (the faster of one and two per core counts, so the floor is never
 in the same run; the ratio of throughputs is the figure to watch (goal >= 0.8). Then the pipe (`tkalert-receiver
 ingest`, one process per mail) is timed against `python3 -c pass`, interleaved.
 
-    python3 bench/ingest.py [--count 2000] [--workers 2*cores] [--runs 30]
+    python3 bench/ingest.py [--count 2000] [--workers CORES] [--runs 30]
 """
 
 from __future__ import annotations
@@ -170,10 +170,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=2000)
     parser.add_argument("--runs", type=int, default=30, help="pipe start-up runs")
-    parser.add_argument("--workers", type=int, default=0, help="receiver workers [2 per core]")
+    parser.add_argument("--workers", type=int, default=0, help="receiver workers [one per core]")
     args = parser.parse_args()
     cores = os.cpu_count() or 1
-    workers = args.workers or 2 * cores
+    workers = args.workers or cores
     with tempfile.TemporaryDirectory(prefix="tkalert-bench-ingest-") as tmp:
         base = Path(tmp)
         vendor_home, home, vendor, system = make_keys(base)

@@ -34,6 +34,7 @@ from tkalert.receiver.judge import Rules, judge
 from tkalert.receiver.models import Message
 
 CLAIM = 20
+MAX_ATTEMPTS = 5  # claims of one message whose worker died each time: the message itself kills workers
 TROUBLE_PAUSE = 30.0
 DATABASE_PAUSE = 5.0
 
@@ -66,7 +67,11 @@ class Worker:
         import_stored(self.config.store_dir)
         token, ids = self.claim_batch()
         outcomes, first_contact = [], False
+        attempts = dict(Message.objects.filter(id__in=ids).values_list("id", "attempts"))
         for message_id in ids:
+            if attempts.get(message_id, 0) > MAX_ATTEMPTS:
+                outcomes.append((message_id, self.poison(attempts[message_id])))
+                continue
             # after a first contact, the rest waits until its key is pinned: they may need it to be opened
             opened = None if self.trouble or first_contact else self.open_claimed(message_id)
             if opened is None:
@@ -138,6 +143,13 @@ class Worker:
         except Exception as exc:  # a bug: quarantined (retryable once fixed), never a dead worker
             self.log(f"message #{message_id}: cannot open: {type(exc).__name__}: {one_line(exc)}")
             return Refused("open-failed", f"{type(exc).__name__}: {one_line(exc)}")
+
+    @staticmethod
+    def poison(attempts: int):
+        from tkalert.receiver.open import Refused
+
+        return Refused("too-many-attempts", f"claimed {attempts} times, each time its worker died before judging it "
+                                            "(see the workers' log; quarantine retry once fixed)")
 
     def release(self, message_id: int, token: str) -> None:
         Message.objects.filter(id=message_id, state=Message.State.CLAIMED, claim_token=token).update(
