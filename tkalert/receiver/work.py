@@ -34,7 +34,7 @@ from tkalert.receiver.judge import Rules, judge
 from tkalert.receiver.models import Message
 
 CLAIM = 20
-MAX_ATTEMPTS = 5  # claims of one message whose worker died each time: the message itself kills workers
+MAX_ATTEMPTS = 10  # claims of one message whose worker died each time: the message itself kills workers
 TROUBLE_PAUSE = 30.0
 DATABASE_PAUSE = 5.0
 
