@@ -1,0 +1,107 @@
+"""The built-in listener over real sockets: 250 only once stored, 552 over the size limit, 451 when the store
+cannot take the mail (and 250 again once it can), LMTP for Postfix; and the sender's side never imports it."""
+
+from __future__ import annotations
+
+import ast
+import shutil
+import smtplib
+from pathlib import Path
+
+import pytest
+from cast.receiver import wait_for_port
+from cast.ports import free_port
+
+MAIL = b"From: a@customer.test\r\nTo: callhome@vendor.test\r\nX-Tkalert-Message-Id: m-1\r\n\r\nbody\r\n"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def small(make_site):
+    lmtp = free_port()
+    made = make_site(extra=f"size_limit = 4096\nlmtp_listen = 127.0.0.1:{lmtp}\n")
+    made.lmtp_port = lmtp
+    yield made
+    made.stop()
+
+
+def stored(site) -> list[bytes]:
+    return [path.read_bytes() for path in sorted((site.store_dir / "new").iterdir())]
+
+
+def test_250_means_stored_552_over_the_limit(small):
+    small.serve()
+    with smtplib.SMTP("127.0.0.1", small.smtp_port, timeout=10) as client:
+        assert client.sendmail("a@customer.test", ["callhome@vendor.test"], MAIL) == {}
+        with pytest.raises(smtplib.SMTPException) as refused:
+            client.sendmail("a@customer.test", ["callhome@vendor.test"], MAIL + b"x" * 5000 + b"\r\n")
+    assert getattr(refused.value, "smtp_code", None) == 552
+    assert stored(small) == [MAIL]
+
+
+def test_451_while_the_store_cannot_take_it_then_250(small):
+    small.serve()
+    tmp = small.store_dir / "tmp"
+    shutil.rmtree(tmp)
+    tmp.write_text("not a folder")
+    with smtplib.SMTP("127.0.0.1", small.smtp_port, timeout=10) as client:
+        with pytest.raises(smtplib.SMTPDataError) as refused:
+            client.sendmail("a@customer.test", ["callhome@vendor.test"], MAIL)
+        assert refused.value.smtp_code == 451
+        tmp.unlink()
+        tmp.mkdir()
+        assert client.sendmail("a@customer.test", ["callhome@vendor.test"], MAIL) == {}
+    assert stored(small) == [MAIL]
+
+
+def test_lmtp_stores_and_answers(small):
+    process = small.serve()
+    wait_for_port(small.lmtp_port, process, small.root / "serve.log")
+    with smtplib.LMTP("127.0.0.1", small.lmtp_port) as client:
+        assert client.sendmail("a@customer.test", ["callhome@vendor.test"], MAIL) == {}
+    (name,) = [p.name for p in (small.store_dir / "new").iterdir()]
+    assert name.endswith(".lmtp")
+
+
+def test_nothing_outside_the_receiver_imports_it():
+    """The sender's hook must never pay for Django: no module of tkalert outside tkalert/receiver imports it."""
+    offenders = []
+    for path in (ROOT / "tkalert").rglob("*.py"):
+        if (ROOT / "tkalert" / "receiver") in path.parents:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else \
+                [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            offenders += [f"{path.relative_to(ROOT)}: {n}" for n in names if n.startswith("tkalert.receiver")]
+    assert offenders == []
+
+
+def test_https_answers_202_once_stored_413_over_the_limit_400_and_405(make_site, certificate):
+    import http.client
+    import ssl
+
+    site = make_site(name="https", certificate=certificate, extra="size_limit = 4096\n")
+    try:
+        site.serve()
+        context = ssl.create_default_context(cafile=str(certificate.ca_file))
+
+        def post(body: bytes, content_type: str = "application/pgp-encrypted", method: str = "POST",
+                 message_id: str = "m-1") -> int:
+            connection = http.client.HTTPSConnection("127.0.0.1", site.https_port, context=context, timeout=10)
+            try:
+                connection.request(method, "/ingest", body=body, headers={"Content-Type": content_type,
+                                                                          "X-Tkalert-Message-Id": message_id})
+                return connection.getresponse().status
+            finally:
+                connection.close()
+
+        assert post(b"-----BEGIN PGP MESSAGE-----\n") == 202
+        assert post(b"x" * 5000) == 413
+        assert post(b"<x/>", content_type="text/html") == 400
+        assert post(b"body", message_id="bad id <x>") == 400
+        assert post(b"", method="GET") == 405
+        (kept,) = stored(site)
+        assert kept == (b"Content-Type: application/pgp-encrypted\r\nX-Tkalert-Message-Id: m-1\r\n\r\n"
+                          b"-----BEGIN PGP MESSAGE-----\n")
+    finally:
+        site.stop()

@@ -1,0 +1,127 @@
+"""Workers in this process, on the scratch database: import, claim by compare-and-set, lease take-over, retry.
+
+The clock is injected: a worker that "died" is simulated by a claim whose lease has run out, not by sleeping.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta, timezone
+
+from tkalert.receiver.ingest.store import prepare, store_raw
+from tkalert.receiver.open import Refused
+
+NOW = datetime(2026, 12, 3, 10, 0, tzinfo=timezone.utc)
+
+
+class Clock:
+    def __init__(self, now=NOW):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+
+def worker(config, clock=None):
+    from tkalert.receiver.work import Worker
+
+    return Worker(config, clock=clock or Clock())
+
+
+def stored_rows(count: int) -> list[int]:
+    from tkalert.receiver.models import Message
+
+    return [Message.objects.create(raw=b"mail %d" % n, channel="smtp", received_at=NOW).pk for n in range(count)]
+
+
+def test_import_takes_each_file_once_even_when_the_file_outlives_its_row(db, tmp_path):
+    from tkalert.receiver.ingest.importer import import_stored
+    from tkalert.receiver.models import Message
+
+    prepare(tmp_path)
+    first = store_raw(tmp_path, b"one", "smtp")
+    store_raw(tmp_path, b"two", "pipe")
+    kept = first.path.read_bytes()
+    assert import_stored(tmp_path) == 2
+    assert list((tmp_path / "new").iterdir()) == []
+    first.path.write_bytes(kept)  # as if killed after the commit, before the unlink
+    assert import_stored(tmp_path) == 1
+    assert Message.objects.count() == 2 and list((tmp_path / "new").iterdir()) == []
+    assert sorted(Message.objects.values_list("channel", flat=True)) == ["pipe", "smtp"]
+
+
+def test_two_workers_never_claim_the_same_message(db):
+    from tkalert.receiver.work import Worker
+
+    ids = set(stored_rows(60))
+    claimed: list[list[int]] = []
+    start = threading.Barrier(3)
+
+    def claim():
+        from django.db import connection
+
+        mine = Worker(db, clock=Clock())
+        start.wait()
+        while True:
+            _, batch = mine.claim_batch(size=7)
+            if not batch:
+                break
+            claimed.append(batch)
+        connection.close()
+
+    threads = [threading.Thread(target=claim) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    every = [pk for batch in claimed for pk in batch]
+    assert sorted(every) == sorted(ids)  # each exactly once
+
+
+def test_a_claim_whose_lease_ran_out_is_taken_over_and_the_old_claim_cannot_finish(db):
+    from tkalert.receiver.models import Message
+
+    (pk,) = stored_rows(1)
+    clock = Clock()
+    first, second = worker(db, clock), worker(db, clock)
+    old_token, batch = first.claim_batch()
+    assert batch == [pk]
+    assert second.claim_batch()[1] == []  # still leased
+    clock.now += timedelta(seconds=db.claim_lease + 1)
+    new_token, batch = second.claim_batch()
+    assert batch == [pk]
+    assert first.finish(pk, old_token, Refused("late", "")) is None
+    assert second.finish(pk, new_token, Refused("cannot-decrypt", "test")) is not None
+    message = Message.objects.get(pk=pk)
+    assert (message.state, message.verdict, message.reason, message.attempts) == ("done", "quarantined",
+                                                                                  "cannot-decrypt", 2)
+
+
+def test_a_quarantined_message_retried_goes_through_the_same_path(db):
+    from tkalert.receiver import quarantine
+    from tkalert.receiver.models import Message
+
+    (pk,) = stored_rows(1)
+    one = worker(db)
+    token, _ = one.claim_batch()
+    one.finish(pk, token, Refused("unknown-auth-key", "no contract"))
+    assert quarantine.retry(quarantine.quarantined("unknown-auth-key")) == 1
+    assert quarantine.retry(quarantine.quarantined("unknown-auth-key")) == 0  # queued once
+    assert Message.objects.get(pk=pk).state == "stored"
+    token, batch = one.claim_batch()
+    assert batch == [pk]
+
+
+def test_a_message_whose_workers_keep_dying_is_quarantined_not_claimed_forever(db):
+    from tkalert.receiver.models import Message
+    from tkalert.receiver.work import MAX_ATTEMPTS
+
+    (pk,) = stored_rows(1)
+    clock = Clock()
+    one = worker(db, clock)
+    for _ in range(MAX_ATTEMPTS + 1):  # each claim's worker "dies": the lease runs out
+        assert one.claim_batch()[1] == [pk]
+        clock.now += timedelta(seconds=db.claim_lease + 1)
+    assert one.run_once() == 1
+    message = Message.objects.get(pk=pk)
+    assert (message.verdict, message.reason) == ("quarantined", "too-many-attempts")

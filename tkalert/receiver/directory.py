@@ -1,0 +1,18 @@
+"""The directory open.py asks while it opens a message: which key is pinned for a system, which contract is legacy.
+
+Read-only and outside any transaction (opening runs gpg and takes its time); the judge re-checks the pin inside
+its transaction, so two first contacts of one system racing through two workers still pin one key.
+"""
+
+from __future__ import annotations
+
+from tkalert.receiver.models import Contract, System
+
+
+class OrmDirectory:
+    def pinned_key(self, system_id: str) -> str | None:
+        found = System.objects.filter(system_id=system_id).values_list("pinned_key", flat=True).first()
+        return found or None
+
+    def legacy_allowed(self, auth_key: str) -> bool:
+        return Contract.objects.filter(auth_key=auth_key, legacy=True).exists()

@@ -1,0 +1,238 @@
+"""Work: imported messages are claimed, opened and judged, each exactly once however many workers run.
+
+The steps, as healthchecks' sendalerts does them, each small and saying whether it did something:
+1. `import_stored` moves the store's files into the table (tkalert.receiver.ingest.importer);
+2. `claim_batch` takes up to N `stored` rows (or `claimed` rows whose lease ran out: their worker died) with a
+   compare-and-set UPDATE that sets this claim's token; only rows still in the expected state change hands, and
+   PostgreSQL's `FOR UPDATE SKIP LOCKED` lets workers pass each other instead of queueing;
+3. `open_claimed` runs gpg outside any transaction (tkalert.receiver.open), a batch's messages in one thread per
+   core, so gpg works on every core while the database sees one writer per worker;
+4. `finish_batch` confirms each claim (`UPDATE ... WHERE id AND state='claimed' AND claim_token`, rowcount 1
+   wins) and judges it, the whole batch in one transaction (one commit, one fsync on SQLite, instead of one per
+   message): a row another worker took over meanwhile is skipped, nothing of this worker's is kept for it. If two
+   workers race to accept the same message id, the unique index refuses the second commit: the batch is judged
+   again message by message, and that message becomes a duplicate;
+5. a key pinned on first contact is imported into the vendor home after the commit (open reads it from there
+   for the system's later messages; if this process dies first, the next message that carries the key does it).
+The receiver's own trouble while opening (gpg missing, the vendor home unusable, a wrong passphrase: open's
+SealError) is not the message's fault: the claim is released, the message stays `stored`, and the worker waits
+`TROUBLE_PAUSE` before it tries again, so nothing is quarantined for a fault an admin fixes on our side.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+
+from tkalert.errors import SealError, one_line
+from tkalert.receiver.config import ReceiverConfig
+from tkalert.receiver.judge import Rules, judge
+from tkalert.receiver.models import Message
+
+CLAIM = 20
+OPEN_THREADS = os.cpu_count() or 1
+MAX_ATTEMPTS = 10  # claims of one message whose worker died each time: the message itself kills workers
+TROUBLE_PAUSE = 30.0
+DATABASE_PAUSE = 5.0
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Worker:
+    config: ReceiverConfig
+    clock: callable = utcnow
+    log: callable = lambda line: None  # noqa: E731
+
+    def __post_init__(self):
+        from tkalert.receiver.directory import OrmDirectory
+
+        self.rules = Rules(self.config.replay_window, self.config.clock_skew)
+        from tkalert.receiver.open import Limits
+
+        self.directory = OrmDirectory()
+        self.limits = Limits(mail_bytes=self.config.size_limit)
+        self._passphrase = self.config.passphrase()
+        self.trouble: str | None = None
+        self._openers = None
+
+    def run_once(self) -> int:
+        """Import, then claim and process one batch; how many messages were judged (0: nothing to do)."""
+        from tkalert.receiver.ingest.importer import import_stored
+
+        import_stored(self.config.store_dir)
+        token, ids = self.claim_batch()
+        try:
+            return self.process_batch(token, ids)
+        except Exception:
+            # not judged: back to stored at once rather than after the lease (a dropped connection, a bug)
+            Message.objects.filter(id__in=ids, state=Message.State.CLAIMED, claim_token=token).update(
+                state=Message.State.STORED, claim_token="", claimed_at=None)
+            raise
+
+    def process_batch(self, token: str, ids: list[int]) -> int:
+        """Open the claimed messages (in threads), judge them in one transaction; how many were judged."""
+        attempts = dict(Message.objects.filter(id__in=ids).values_list("id", "attempts"))
+        outcomes = [(i, self.poison(attempts[i])) for i in ids if attempts.get(i, 0) > MAX_ATTEMPTS]
+        to_open = [i for i in ids if attempts.get(i, 0) <= MAX_ATTEMPTS]
+        first_contact = False
+        for message_id, opened in zip(to_open, self.openers().map(self.open_claimed, to_open), strict=True):
+            # after a first contact, the rest waits until its key is pinned: they may need it to be opened
+            if opened is None or self.trouble or first_contact:
+                self.release(message_id, token)
+            else:
+                outcomes.append((message_id, opened))
+                first_contact = bool(getattr(opened, "first_contact_key", None))
+        judged = self.finish_batch(token, outcomes)
+        for message_id, opened in outcomes:
+            self.import_pinned_key(message_id, opened)
+        return judged
+
+    def openers(self):
+        """Threads that open a batch's messages at once: gpg runs outside the GIL, one per core, while the
+        database sees one writer per worker (each thread reads with its own connection)."""
+        if self._openers is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._openers = ThreadPoolExecutor(OPEN_THREADS, thread_name_prefix="open")
+        return self._openers
+
+    def run(self, stop=lambda: False, idle: float = 0.5, once: bool = False) -> int:
+        """Batches until `stop()` (or, `once`, until nothing is left); how many messages were judged. A database
+        that goes away (PostgreSQL restarted, SQLite locked past its timeout) is waited for, not a crash."""
+        from django.db import InterfaceError, OperationalError, connections
+
+        done = 0
+        while not stop():
+            self.trouble = None
+            try:
+                judged = self.run_once()
+            except (OperationalError, InterfaceError) as exc:
+                if once:
+                    raise
+                self.log(f"database trouble, trying again in {DATABASE_PAUSE:g} s: {one_line(exc)}")
+                connections.close_all()
+                self._pause(DATABASE_PAUSE, stop)
+                continue
+            done += judged
+            if self.trouble:
+                self.log(f"cannot open messages, trying again in {TROUBLE_PAUSE:g} s: {self.trouble}")
+            if once and not judged:
+                break
+            if self.trouble or not judged:
+                self._pause(TROUBLE_PAUSE if self.trouble else idle, stop)
+        return done
+
+    def _pause(self, seconds: float, stop) -> None:
+        until = time.monotonic() + seconds
+        while time.monotonic() < until and not stop():
+            time.sleep(min(0.5, seconds))
+
+    def claim_batch(self, size: int = CLAIM) -> tuple[str, list[int]]:
+        token, now = secrets.token_hex(16), self.clock()
+        claimable = Q(state=Message.State.STORED) | Q(
+            state=Message.State.CLAIMED, claimed_at__lt=now - timedelta(seconds=self.config.claim_lease))
+        with transaction.atomic():
+            ids = list(Message.objects.select_for_update(skip_locked=True).filter(claimable)
+                       .order_by("id").values_list("id", flat=True)[:size])
+            Message.objects.filter(claimable, id__in=ids).update(
+                state=Message.State.CLAIMED, claim_token=token, claimed_at=now, attempts=F("attempts") + 1)
+        return token, list(Message.objects.filter(claim_token=token, state=Message.State.CLAIMED)
+                           .order_by("id").values_list("id", flat=True))
+
+    def open_claimed(self, message_id: int):
+        """Opened or Refused; None on the receiver's own trouble (open's SealError), noted in `self.trouble`."""
+        from django.db import close_old_connections
+
+        from tkalert.receiver.open import Refused, open_message
+
+        close_old_connections()  # this opener thread's connection, when the database dropped it
+        raw = Message.objects.values_list("raw", flat=True).get(pk=message_id)
+        try:
+            return open_message(bytes(raw), home=self.config.gnupg_home, passphrase=self._passphrase,
+                                directory=self.directory, limits=self.limits)
+        except Refused as refused:
+            return refused
+        except SealError as exc:
+            self.trouble = one_line(exc)
+            return None
+        except Exception as exc:  # a bug: quarantined (retryable once fixed), never a dead worker
+            self.log(f"message #{message_id}: cannot open: {type(exc).__name__}: {one_line(exc)}")
+            return Refused("open-failed", f"{type(exc).__name__}: {one_line(exc)}")
+
+    @staticmethod
+    def poison(attempts: int):
+        from tkalert.receiver.open import Refused
+
+        return Refused("too-many-attempts", f"claimed {attempts} times, each time its worker died before judging it "
+                                            "(see the workers' log; quarantine retry once fixed)")
+
+    def release(self, message_id: int, token: str) -> None:
+        Message.objects.filter(id=message_id, state=Message.State.CLAIMED, claim_token=token).update(
+            state=Message.State.STORED, claim_token="", claimed_at=None)
+
+    def import_pinned_key(self, message_id: int, opened) -> None:
+        """After a first contact was pinned: the key into the vendor home (open.trust_key), for later messages."""
+        from tkalert.receiver.models import System
+        from tkalert.receiver.open import trust_key
+
+        key = getattr(opened, "first_contact_key", None)
+        if key and System.objects.filter(pinned_key__iexact=opened.signer, public_key=key).exists():
+            try:
+                trust_key(self.config.gnupg_home, key)
+            except SealError as exc:
+                self.log(f"message #{message_id}: pinned key not imported yet: {one_line(exc)}")
+
+    def finish_batch(self, token: str, outcomes: list) -> int:
+        """Judge every (message id, opened) of one claim in one transaction; how many were judged."""
+        if not outcomes:
+            return 0
+        try:
+            with transaction.atomic():
+                judged = self.judge_batch(token, outcomes)
+        except IntegrityError:  # a racing worker accepted one of these ids first: one by one, once more each
+            judged = [self.finish(message_id, token, opened) for message_id, opened in outcomes]
+        for message in filter(None, judged):
+            self.log(f"message #{message.pk} {message.message_id or '-'}: {message.verdict}"
+                     + (f" ({message.reason})" if message.reason else ""))
+        return sum(1 for message in judged if message)
+
+    def finish(self, message_id: int, token: str, opened) -> Message | None:
+        """Confirm one claim and judge in one transaction; None when the claim was lost to another worker."""
+        for _ in range(2):  # a second time when a racing worker accepted the same message id first
+            try:
+                with transaction.atomic():
+                    return self.judge_claimed(message_id, token, opened)
+            except IntegrityError:
+                continue
+        return None
+
+    def judge_batch(self, token: str, outcomes: list) -> list[Message | None]:
+        """Inside a transaction: confirm the batch's claims at once (the rows still ours are locked, then set
+        done: one compare-and-set for the batch), then judge each; None for a row another worker took over."""
+        ids = [message_id for message_id, _ in outcomes]
+        mine = Message.objects.select_for_update().filter(id__in=ids, state=Message.State.CLAIMED,
+                                                          claim_token=token)
+        won = set(mine.values_list("id", flat=True))
+        Message.objects.filter(id__in=won, state=Message.State.CLAIMED, claim_token=token).update(
+            state=Message.State.DONE, processed_at=self.clock())
+        rows = Message.objects.defer("raw").in_bulk(won)
+        contracts: dict = {}
+        return [judge(rows[message_id], opened, self.rules, contracts=contracts) if message_id in won else None
+                for message_id, opened in outcomes]
+
+    def judge_claimed(self, message_id: int, token: str, opened) -> Message | None:
+        """Inside a transaction: the compare-and-set that confirms the claim, then the judge."""
+        won = Message.objects.filter(id=message_id, state=Message.State.CLAIMED, claim_token=token).update(
+            state=Message.State.DONE, processed_at=self.clock())
+        if not won:
+            return None
+        return judge(Message.objects.defer("raw").get(pk=message_id), opened, self.rules)
