@@ -29,7 +29,7 @@ set with `contracts stages` and `contracts sink`, win over these):
   ticket_sink      mail | webhook | none: where alert episodes become tickets [none]
   ticket_mail      the ticket system's address (ticket_sink = mail)
   ticket_close_mail the address that resolves a ticket (RT: an alias with --action correspond-resolve) [ticket_mail]
-  ticket_tag       regular expression of the ticket system's subject tag [\[[^]]*#[0-9]+\]]
+  ticket_tag       regular expression of the ticket system's subject tag [any "[... #123]"]
   webhook_url      the JSON webhook (ticket_sink = webhook)
   webhook_secret_file  the HMAC-SHA256 key of the webhook's X-Tkalert-Signature
   site_share       share of a contract's systems silent within one hour that makes one site notice [0.8]
