@@ -57,13 +57,23 @@ class Outgoing:
     row: Outbox
 
 
+def wall_clock() -> datetime:
+    from tkalert.receiver.work import utcnow
+
+    return utcnow()
+
+
 def claim_due(now: datetime, size: int = CLAIM) -> tuple[str, list[Outbox]]:
-    token = secrets.token_hex(16)
-    due = Q(state=Outbox.State.PENDING, due_at__lte=now) | Q(state=Outbox.State.SENDING, claimed_at__lt=now - LEASE)
+    """Due rows (by `now`, which tests inject) claimed under a lease on the wall clock: a lease is about whether
+    the claiming process still lives, which only real time tells."""
+    token, lease_now = secrets.token_hex(16), wall_clock()
+    due = Q(state=Outbox.State.PENDING, due_at__lte=now) | Q(state=Outbox.State.SENDING,
+                                                              claimed_at__lt=lease_now - LEASE)
     with transaction.atomic():
         ids = list(Outbox.objects.select_for_update(skip_locked=True).filter(due).order_by("due_at", "id")
                    .values_list("id", flat=True)[:size])
-        Outbox.objects.filter(due, id__in=ids).update(state=Outbox.State.SENDING, claim_token=token, claimed_at=now)
+        Outbox.objects.filter(due, id__in=ids).update(state=Outbox.State.SENDING, claim_token=token,
+                                                      claimed_at=lease_now)
     return token, list(Outbox.objects.filter(claim_token=token, state=Outbox.State.SENDING).order_by("id"))
 
 
