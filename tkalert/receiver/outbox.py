@@ -158,7 +158,10 @@ def headers_for(row: Outbox, mail_from: str) -> EmailMessage:
     message["To"] = row.recipient
     message["Date"] = formatdate(row.created_at.timestamp(), usegmt=True)
     message["Message-ID"] = message_id_for(row.key)
-    message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies to a machine
+    if not row.purpose.startswith("ticket-"):
+        # RFC 3834: no vacation replies to a machine; but a ticket system's autoreply is wanted: it brings the
+        # ticket's subject tag (RT sends none to a mail marked auto-generated)
+        message["Auto-Submitted"] = "auto-generated"
     return message
 
 
