@@ -42,7 +42,7 @@ def generate(count: int) -> int:
     overdue = 0
     rows = []
     for n in range(count):
-        late = n % 100 == 0
+        late = n % 100 == 7
         overdue += late
         seen = NOW - timedelta(hours=50 if late else 1, seconds=n % 3600)
         rows.append(System(system_id=f"sys-{n:07}", contract_id=contracts[n % 10], last_seen=seen,

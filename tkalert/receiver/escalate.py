@@ -162,12 +162,13 @@ def site_group(system: System, act, done: Sweep) -> tuple[datetime, list[System]
     total = done.sites[contract.pk]
     if total < act.site_minimum:
         return None
-    near = list(System.objects.filter(contract=contract, last_seen__gte=system.last_seen - HOUR,
-                                      last_seen__lte=system.last_seen + HOUR).order_by("last_seen"))
-    share = contract.site_share or act.site_share
-    if len(near) < act.site_minimum or len(near) < share * total:
+    near = System.objects.filter(contract=contract, last_seen__gte=system.last_seen - HOUR,
+                                 last_seen__lte=system.last_seen + HOUR).order_by("last_seen")
+    count, share = near.count(), contract.site_share or act.site_share
+    if count < act.site_minimum or count < share * total:
         return None
-    return near[0].last_seen.replace(minute=0, second=0, microsecond=0), near
+    group = list(near)  # loaded only for a site notice
+    return group[0].last_seen.replace(minute=0, second=0, microsecond=0), group
 
 
 def recovered(silence: Silence, system: System, act, now: datetime) -> None:
