@@ -63,7 +63,7 @@ def main(config_file: str, role: str, seed: int) -> None:
                     continue
         return
     from tkalert.receiver.escalate import sweep
-    from tkalert.receiver.outbox import deliver_due
+    from tkalert.receiver.relay import deliver_due
 
     for hours in (49, 50, 50, 51, 60, 75, 75, 76, 80):
         sweep(config.act, at(hours))

@@ -30,7 +30,7 @@ def hand_to_rt(rt, smtp_sink, done: int) -> int:
 
 def test_an_alert_episode_is_one_rt_ticket_updated_and_resolved(db, rt, smtp_sink):
     from tkalert.receiver.models import Episode
-    from tkalert.receiver.outbox import deliver_due
+    from tkalert.receiver.relay import deliver_due
     from tkalert.receiver.tickets.mail import learn_reply
 
     clean()
