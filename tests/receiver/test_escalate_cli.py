@@ -72,3 +72,11 @@ def test_a_bad_act_setting_is_one_config_error(acting_site, extra, word):
     acting_site.config.write_text(text.replace("[receiver]\n", f"[receiver]\n{extra}", 1))
     done = acting_site.run("sweep")
     assert done.returncode == 78 and word.encode() in done.stderr and len(done.stderr.splitlines()) == 1
+
+
+def test_serve_runs_one_sweeper_beside_its_workers(acting_site):
+    from tkalert.receiver.config import load_config
+    from tkalert.receiver.serve import child_commands
+
+    commands = [command[5:] for command in child_commands(load_config(acting_site.config))]
+    assert commands.count(["sweep", "--loop"]) == 1 and ["work"] not in commands  # the site runs 0 workers
