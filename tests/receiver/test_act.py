@@ -179,3 +179,6 @@ def test_a_test_message_gets_one_receipt_signed_by_the_vendor_key(db, keys, smtp
     heartbeat(config, acme, "sys-1", at(3))
     assert len(outbox()) == 1
     clean()
+    from tkalert.openpgp.keys import kill_agent
+
+    kill_agent(home)
