@@ -134,6 +134,9 @@ def relay_transport(config):
         def default_sender(self, options) -> str:
             return config.act.mail_from
 
+        def plain(self) -> bool:  # the sender's byte-level fast path writes sealed messages only
+            return False
+
         def _send_one(self, outgoing: Outgoing):
             from tkalert.sender.deliver.outcome import Outcome
             from tkalert.sender.deliver.probe import EXPECTED
