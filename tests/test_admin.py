@@ -42,3 +42,12 @@ def test_unknown_admin_option_is_one_usage_line():
     assert done.returncode == 2
     assert done.stderr.decode().count("\n") == 1
 
+
+
+def test_config_before_the_command_word_runs_the_command(config):
+    """`tkalert --config FILE status` is the admin command with that config, as `tkalert status --config FILE`."""
+    for argv in (["--config", str(config), "status"], [f"--config={config}", "status"],
+                 ["status", "--config", str(config)]):
+        done = run_tkalert(*argv)
+        assert done.returncode == 0, (argv, done.stderr)
+        assert b"queue" in done.stdout.lower(), (argv, done.stdout)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from cast.plugins import run_tkalert
 from tkalert.cli.boundary import describe
 from tkalert.errors import ConfigError, SealError, SpoolError, UsageError
 
@@ -78,3 +79,15 @@ def test_a_permission_error_names_the_file_and_its_owner(tmp_path):
     target.write_text("")
     line = describe(PermissionError(13, "Permission denied", str(target))).line
     assert str(target) in line and "root" in line and "internal error" not in line
+
+
+def test_verbose_adds_no_traceback_to_an_expected_error(tmp_path):
+    """--verbose is for detail (log lines), not for a traceback of a config error: the error is the last line."""
+    missing = tmp_path / "missing.conf"
+    for argv in (["--type=heartbeat", "--verbose", "--config", str(missing)],
+                 ["--type=service", "--host=h", "--service=s", "--service-status=CRITICAL", "--verbose",
+                  f"--config={missing}"]):
+        done = run_tkalert(*argv)
+        err = done.stderr.decode()
+        assert done.returncode == 78 and "Traceback" not in err, (argv, err)
+        assert err.splitlines()[-1].endswith("does not exist (give an existing file with --config)"), (argv, err)

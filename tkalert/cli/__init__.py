@@ -13,7 +13,7 @@ from tkalert.cli.commands import COMMANDS
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else list(argv)
+    args = _command_first(sys.argv[1:] if argv is None else list(argv))
     if args and args[0] in COMMANDS:
         from tkalert.cli.admin import run_admin
 
@@ -21,3 +21,12 @@ def main(argv: list[str] | None = None) -> int:
     from tkalert.cli.send import run_send
 
     return run_send(args)
+
+
+def _command_first(args: list[str]) -> list[str]:
+    """`tkalert --config FILE COMMAND ...` (and `--config=FILE`) means `tkalert COMMAND --config FILE ...`."""
+    if len(args) >= 3 and args[0] == "--config" and args[2] in COMMANDS:
+        return [args[2], "--config", args[1], *args[3:]]
+    if len(args) >= 2 and args[0].startswith("--config=") and args[1] in COMMANDS:
+        return [args[1], args[0], *args[2:]]
+    return args

@@ -16,7 +16,8 @@ caller expects, and the same error gives the same line and state everywhere. `de
   anything else (a bug)                         "internal error: Type: ..."   1                    UNKNOWN
 
 A plugin is UNKNOWN when it cannot tell the monitored state (bad option, bad config, no access), CRITICAL when it
-could tell and the answer is bad (the heartbeat cannot be sealed or spooled). A traceback only with --verbose.
+could tell and the answer is bad (the heartbeat cannot be sealed or spooled). A traceback only for an internal
+error (a bug), and only with --verbose.
 Callers: tkalert.cli.send (the hook and `--check`), tkalert.cli.admin, tkalert.integrations.zabbix.alert and
 plugins/check_tkalert_*.
 """
@@ -106,7 +107,7 @@ def guard(body: Callable[[], int], on_failure: Callable[[Failure], int], verbose
         raise
     except BaseException as exc:
         failure = describe(exc)
-        if verbose:
+        if failure.internal and verbose:
             import traceback
 
             traceback.print_exc(file=sys.stderr)
