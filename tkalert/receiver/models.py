@@ -5,6 +5,13 @@ it), is `claimed` by exactly one worker (a compare-and-set UPDATE) and becomes `
 transaction as everything the verdict changes (tkalert.receiver.work). A digest's events are Messages of their own
 (channel "digest", `parent` the digest). The message id is unique among accepted messages: a second copy is a
 "duplicate", whichever worker got there second.
+
+What the receiver does about accepted messages (#13, tkalert.receiver.act and .escalate): an alert `Episode` per
+(system, host, service) from its first problem to its recovery, with the ticket it is tracked in; a `Silence` per
+stretch of missing heartbeats with the escalation stage it reached; per-contract `Stage`s (none: receiver.conf's
+defaults); `Maintenance` windows that hold stages and tickets; and the `Outbox` every outgoing mail and webhook is
+written to before it is sent. Exactly once with many workers: each step is a compare-and-set UPDATE (rowcount 1
+wins) followed by an Outbox INSERT under a unique key; the open Episode and the open Silence are unique too.
 """
 
 from __future__ import annotations
@@ -20,6 +27,11 @@ class Contract(models.Model):
     valid_until = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
+    sink = models.CharField(max_length=10, blank=True, help_text="mail | webhook | none; blank: receiver.conf's")
+    sink_target = models.CharField(max_length=500, blank=True, help_text="the ticket address or webhook URL")
+    site_share = models.FloatField(null=True, blank=True,
+                                   help_text="share of its systems silent within an hour that makes one site notice")
+    receipts = models.BooleanField(default=False, help_text="a signed receipt for every report, not only tests")
 
     def valid_at(self, when) -> bool:
         """1.5's "Service: Valid": not revoked and not expired at `when`."""
@@ -40,6 +52,9 @@ class System(models.Model):
     contact_mail = models.CharField(max_length=200, blank=True)
     last_sequence = models.BigIntegerField(null=True, blank=True)
     replays = models.PositiveIntegerField(default=0)
+    due_at = models.DateTimeField(null=True, blank=True, db_index=True,
+                                  help_text="when the sweep must look at it next (a stage, a repeat, a window's end)")
+    drifting_since = models.DateTimeField(null=True, blank=True, help_text="clock drift noticed (once per episode)")
 
     def __str__(self):
         return self.system_id
@@ -92,3 +107,109 @@ class Message(models.Model):
 
     def __str__(self):
         return f"#{self.pk} {self.message_id or self.store_name}"
+
+
+class Stage(models.Model):
+    """One escalation stage of a contract: `after` this long without a heartbeat, notify `notify`."""
+
+    class Notify(models.TextChoices):
+        CUSTOMER = "customer"  # the system's last contact (1.5's "TKMonitor Reminder")
+        SUPPORT = "support"  # the vendor's support address, with the list of silent systems
+
+    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="stages")
+    position = models.PositiveSmallIntegerField()
+    after = models.DurationField()
+    notify = models.CharField(max_length=10, choices=Notify.choices)
+    repeat = models.DurationField(null=True, blank=True, help_text="again every so long while still silent")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["contract", "position"], name="one_stage_per_position")]
+        ordering = ["contract", "position"]
+
+
+class Episode(models.Model):
+    """An alert from its first problem state to its recovery; one open per (system, host, service)."""
+
+    system = models.ForeignKey(System, on_delete=models.CASCADE, related_name="episodes")
+    host = models.CharField(max_length=200)
+    service = models.CharField(max_length=200, blank=True, help_text="blank: a host alert")
+    state = models.CharField(max_length=20)
+    output = models.TextField(blank=True)
+    opened_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    changes = models.PositiveIntegerField(default=0, help_text="state changes notified after the opening one")
+    repeats = models.PositiveIntegerField(default=0, help_text="the same state reported again")
+    first_message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    ticket_ref = models.CharField(max_length=100, blank=True, help_text="the ticket system's id, once learnt")
+    thread_id = models.CharField(max_length=200, blank=True, help_text="Message-ID of the opening mail")
+    suppressed = models.BooleanField(default=False, help_text="opened during a maintenance window: no ticket")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["system", "host", "service"], condition=Q(closed_at=None),
+                                               name="one_open_episode")]
+        indexes = [models.Index(fields=["system", "host", "service"])]
+
+
+class Silence(models.Model):
+    """A system's heartbeats missing: opened by the sweep at the first stage, closed by the next heartbeat."""
+
+    system = models.ForeignKey(System, on_delete=models.CASCADE, related_name="silences")
+    last_seen = models.DateTimeField(null=True, blank=True, help_text="the newest heartbeat before it")
+    opened_at = models.DateTimeField()
+    stage = models.PositiveSmallIntegerField(default=0, help_text="the highest stage fired (0: none yet)")
+    stage_at = models.DateTimeField(null=True, blank=True)
+    repeats = models.PositiveIntegerField(default=0)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["system"], condition=Q(closed_at=None),
+                                               name="one_open_silence")]
+
+
+class Maintenance(models.Model):
+    """A window declared for a system: no stages and no tickets for it until `until`."""
+
+    system = models.ForeignKey(System, on_delete=models.CASCADE, related_name="maintenance")
+    starts_at = models.DateTimeField()
+    until = models.DateTimeField(db_index=True)
+    reason = models.CharField(max_length=200, blank=True)
+
+
+class Outbox(models.Model):
+    """One outgoing mail or webhook, written before it is sent; `key` makes every notification exactly one row."""
+
+    class Kind(models.TextChoices):
+        MAIL = "mail"
+        WEBHOOK = "webhook"
+
+    class State(models.TextChoices):
+        PENDING = "pending"
+        SENDING = "sending"
+        SENT = "sent"
+        FAILED = "failed"  # permanently: a person must look
+
+    key = models.CharField(max_length=200, unique=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    purpose = models.CharField(max_length=20, help_text="ticket-open, ticket-update, stage, recovery, site, ...")
+    recipient = models.CharField(max_length=500, help_text="a mail address or the webhook URL")
+    subject = models.CharField(max_length=500, blank=True)
+    body = models.TextField(blank=True, help_text="the mail's text, or the webhook's JSON")
+    headers = models.JSONField(default=dict, blank=True)
+    episode = models.ForeignKey(Episode, null=True, blank=True, on_delete=models.SET_NULL, related_name="outbox")
+    silence = models.ForeignKey(Silence, null=True, blank=True, on_delete=models.SET_NULL, related_name="outbox")
+    system = models.ForeignKey(System, null=True, blank=True, on_delete=models.SET_NULL, related_name="outbox")
+    created_at = models.DateTimeField()
+    due_at = models.DateTimeField(help_text="next attempt")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    claim_token = models.CharField(max_length=40, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["state", "due_at"])]
+
+    def __str__(self):
+        return self.key
