@@ -18,6 +18,7 @@ Django settings are built from this object by tkalert.receiver.django_setup). On
   claim_lease      how long a claimed message stays a worker's before another may take it over [5m]
   replay_window    how far a system's sequence may go back (delivery retries reorder) before it is a replay [1000]
   clock_skew       signed time further than this from the receipt time is recorded as skew [5m]
+  web_listen, web_tls, web_session, metrics_allow: the dashboard's (tkalert.receiver.web.options)
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from pathlib import Path
 
 from tkalert.config.fields import Section
 from tkalert.errors import ConfigError, one_line
+from tkalert.receiver.web.options import WEB_KEYS, WebConfig, web_config
 
 DEFAULT_CONFIG = Path("/etc/tkalert/receiver.conf")
 CONFIG_ENV = "TKALERT_RECEIVER_CONFIG"
@@ -37,7 +39,7 @@ KNOWN = {
     "database": None, "state_dir": "/var/lib/tkalert-receiver", "store_dir": None, "gnupg_home": None,
     "passphrase_file": None, "smtp_listen": "127.0.0.1:2525", "lmtp_listen": None, "https_listen": None,
     "certificate": None, "certificate_key": None, "size_limit": "10485760", "workers": "2",
-    "claim_lease": "5m", "replay_window": "1000", "clock_skew": "5m",
+    "claim_lease": "5m", "replay_window": "1000", "clock_skew": "5m", **WEB_KEYS,
 }
 
 
@@ -68,6 +70,7 @@ class ReceiverConfig:
     claim_lease: float
     replay_window: int
     clock_skew: float
+    web: WebConfig
 
     def passphrase(self) -> str | None:
         """The vendor key's passphrase (read on use, so a config without one never opens a file)."""
@@ -124,6 +127,7 @@ def from_section(section: Section, cfg_path: Path) -> ReceiverConfig:
         claim_lease=section.duration("claim_lease"),
         replay_window=section.integer("replay_window", low=0),
         clock_skew=section.duration("clock_skew"),
+        web=web_config(section, addresses(section, "web_listen"), bool(certificate and key)),
     )
 
 

@@ -16,6 +16,8 @@ COMMANDS = {
     "systems": "tkalert.receiver.cli.systems:systems",
     "quarantine": "tkalert.receiver.cli.inspect:quarantine",
     "messages": "tkalert.receiver.cli.inspect:messages",
+    "users": "tkalert.receiver.cli.access:users",
+    "tokens": "tkalert.receiver.cli.access:tokens",
 }
 
 
