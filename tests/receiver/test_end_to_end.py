@@ -3,6 +3,8 @@ the receiver's store -> a worker opens and judges -> the database holds the verd
 
 from __future__ import annotations
 
+import json
+
 from cast.config import write_config
 from cast.plugins import run_tkalert
 from cast.receiver import make_receiver
@@ -81,3 +83,18 @@ def test_https_with_the_senders_pin(tmp_path, keys, certificate, database_url, m
         assert site.rows("SELECT DISTINCT channel FROM receiver_message") == [("https",)]
     finally:
         site.stop()
+
+
+def test_a_storm_digest_is_stored_event_by_event(site, keys):
+    from cast import mails
+
+    alone = mails.document("service", sequence=1, host="web1")
+    folded = [mails.document("service", sequence=n, host=f"web{n}") for n in (2, 3, 4)]
+    site.run("ingest", input=mails.sealed_mail(keys, alone))
+    site.run("ingest", input=mails.sealed_mail(keys, mails.digest([alone, *folded], sequence=5)))
+    site.ok("work", "--once")
+    assert [v for v, _, _ in site.rows()] == ["accepted", "accepted"]
+    events = site.rows("SELECT verdict, fields FROM receiver_message WHERE parent_id IS NOT NULL ORDER BY id")
+    assert [verdict for verdict, _ in events] == ["duplicate", "accepted", "accepted", "accepted"]
+    hosts = [(json.loads(fields) if isinstance(fields, str) else fields)["host/name"] for _, fields in events]
+    assert hosts == ["web1", "web2", "web3", "web4"]

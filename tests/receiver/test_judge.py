@@ -142,3 +142,15 @@ def test_a_heartbeat_older_than_the_last_seen_one_does_not_move_last_seen_back(a
     judged(opened(message_id="m-2", sequence=11), received=NOW)
     judged(opened(message_id="m-1", sequence=10), received=NOW - timedelta(minutes=5))
     assert system().last_seen == NOW
+
+
+def test_a_digests_events_are_not_replays_of_the_digest_even_when_strict(acme):
+    from tkalert.receiver.judge import Rules, judge
+    from tkalert.receiver.models import Message
+
+    events = tuple(opened(document_type="alert", message_id=f"e-{n}", sequence=n) for n in (5, 6, 7))
+    digest = Message.objects.create(raw=b"raw", channel="smtp", received_at=NOW, state="done")
+    judge(digest, opened(document_type="digest", message_id="d-1", sequence=8, events=events),
+          Rules(replay_window=0, clock_skew=300))
+    assert set(Message.objects.values_list("verdict", flat=True)) == {"accepted"}
+    assert system().last_sequence == 8

@@ -74,3 +74,34 @@ def test_nothing_outside_the_receiver_imports_it():
                 [a.name for a in node.names] if isinstance(node, ast.Import) else []
             offenders += [f"{path.relative_to(ROOT)}: {n}" for n in names if n.startswith("tkalert.receiver")]
     assert offenders == []
+
+
+def test_https_answers_202_once_stored_413_over_the_limit_400_and_405(tmp_path, keys, certificate):
+    import http.client
+    import ssl
+
+    site = make_receiver(tmp_path / "https", keys, certificate=certificate, extra="size_limit = 4096\n")
+    try:
+        site.serve()
+        context = ssl.create_default_context(cafile=str(certificate.ca_file))
+
+        def post(body: bytes, content_type: str = "application/pgp-encrypted", method: str = "POST",
+                 message_id: str = "m-1") -> int:
+            connection = http.client.HTTPSConnection("127.0.0.1", site.https_port, context=context, timeout=10)
+            try:
+                connection.request(method, "/ingest", body=body, headers={"Content-Type": content_type,
+                                                                          "X-Tkalert-Message-Id": message_id})
+                return connection.getresponse().status
+            finally:
+                connection.close()
+
+        assert post(b"-----BEGIN PGP MESSAGE-----\n") == 202
+        assert post(b"x" * 5000) == 413
+        assert post(b"<x/>", content_type="text/html") == 400
+        assert post(b"body", message_id="bad id <x>") == 400
+        assert post(b"", method="GET") == 405
+        (kept,) = stored(site)
+        assert kept == (b"Content-Type: application/pgp-encrypted\r\nX-Tkalert-Message-Id: m-1\r\n\r\n"
+                          b"-----BEGIN PGP MESSAGE-----\n")
+    finally:
+        site.stop()

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import F
+from django.db.models import F, Q
 
 from tkalert.errors import one_line
 from tkalert.receiver.models import Contract, Message, System
@@ -60,9 +60,9 @@ def judge(message: Message, opened, rules: Rules, signer: str | None = None) -> 
         System.objects.filter(pk=system.pk).update(replays=F("replays") + 1)
         return decide(message, REPLAY, replay,
                       f"sequence {opened.sequence} after {system.last_sequence} with a new message id")
-    accept(message, system, opened)
-    for event in opened.events:
+    for event in opened.events:  # first: they were written before the digest, their sequences are lower
         judge_event(message, event, rules)
+    accept(message, system, opened)
     return message
 
 
@@ -122,17 +122,19 @@ def replay_reason(system: System, sequence: int | None, rules: Rules) -> str | N
 
 
 def accept(message: Message, system: System, opened) -> None:
+    """Accepted: the system's newest sequence and (a heartbeat) last seen and contact move forward only. The
+    conditions are in the UPDATEs, so two workers accepting one system's messages at once (PostgreSQL re-checks
+    the WHERE after the row lock) never move them back."""
     decide(message, ACCEPTED, "", "service invalid: contract revoked or expired" if message.service_invalid else "")
-    if opened.sequence is not None and (system.last_sequence is None or opened.sequence > system.last_sequence):
-        System.objects.filter(pk=system.pk).update(last_sequence=opened.sequence)
-        system.last_sequence = opened.sequence
+    rows = System.objects.filter(pk=system.pk)
+    if opened.sequence is not None:
+        rows.filter(Q(last_sequence__isnull=True) | Q(last_sequence__lt=opened.sequence)).update(
+            last_sequence=opened.sequence)
     if opened.document_type == "heartbeat":
-        newest = system.last_seen is None or message.received_at >= system.last_seen
-        if newest:
-            fields = opened.fields
-            System.objects.filter(pk=system.pk).update(
-                last_seen=message.received_at, contact_name=fields.get("contact-name", system.contact_name),
-                contact_mail=fields.get("contact-mail", system.contact_mail))
+        fields = opened.fields
+        rows.filter(Q(last_seen__isnull=True) | Q(last_seen__lte=message.received_at)).update(
+            last_seen=message.received_at, contact_name=fields.get("contact-name", system.contact_name),
+            contact_mail=fields.get("contact-mail", system.contact_mail))
 
 
 def quarantine(message: Message, reason: str, detail: str = "") -> Message:

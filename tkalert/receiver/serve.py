@@ -73,7 +73,7 @@ class Children:
             await asyncio.sleep(RESTART_DELAY)
             for index, process in enumerate(self.processes):
                 if process is not None and process.poll() is not None and not self.stopping:
-                    self.log(f"{' '.join(self.commands[index][3:6])} exited with {process.returncode}; restarting")
+                    self.log(f"{self.commands[index][-1].split(':')[0]} exited with {process.returncode}; restarting")
                     self.start(index)
 
     def stop(self) -> None:

@@ -35,6 +35,7 @@ from tkalert.receiver.models import Message
 
 CLAIM = 20
 TROUBLE_PAUSE = 30.0
+DATABASE_PAUSE = 5.0
 
 
 def utcnow() -> datetime:
@@ -79,10 +80,22 @@ class Worker:
         return judged
 
     def run(self, stop=lambda: False, idle: float = 0.5, once: bool = False) -> int:
+        """Batches until `stop()` (or, `once`, until nothing is left); how many messages were judged. A database
+        that goes away (PostgreSQL restarted, SQLite locked past its timeout) is waited for, not a crash."""
+        from django.db import InterfaceError, OperationalError, connections
+
         done = 0
         while not stop():
             self.trouble = None
-            judged = self.run_once()
+            try:
+                judged = self.run_once()
+            except (OperationalError, InterfaceError) as exc:
+                if once:
+                    raise
+                self.log(f"database trouble, trying again in {DATABASE_PAUSE:g} s: {one_line(exc)}")
+                connections.close_all()
+                self._pause(DATABASE_PAUSE, stop)
+                continue
             done += judged
             if self.trouble:
                 self.log(f"cannot open messages, trying again in {TROUBLE_PAUSE:g} s: {self.trouble}")
