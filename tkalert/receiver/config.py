@@ -18,14 +18,37 @@ Django settings are built from this object by tkalert.receiver.django_setup). On
   claim_lease      how long a claimed message stays a worker's before another may take it over [5m]
   replay_window    how far a system's sequence may go back (delivery retries reorder) before it is a replay [1000]
   clock_skew       signed time further than this from the receipt time is recorded as skew [5m]
-  web_listen, web_tls, web_session, metrics_allow: the dashboard's (tkalert.receiver.web.options)
+
+Acting and escalating (tkalert.receiver.act, .escalate, .tickets, .outbox; a contract's own stages and sink,
+set with `contracts stages` and `contracts sink`, win over these):
+  warn_after       first stage: this long without a heartbeat mails the system's last contact [50h]
+  alarm_after      second stage: mails support_mail with the list of silent systems [75h]
+  repeat_every     fire the last stage reached again every so long while still silent [none]
+  support_mail     the vendor's support address (second stage, site notices) [none: those mails are not sent]
+  mail_from        From of every mail the receiver sends [tkalert-receiver@localhost]
+  ticket_sink      mail | webhook | none: where alert episodes become tickets [none]
+  ticket_mail      the ticket system's address (ticket_sink = mail)
+  ticket_close_mail the address that resolves a ticket (RT: an alias with --action correspond-resolve) [ticket_mail]
+  ticket_tag       regular expression of the ticket system's subject tag [any "[... #123]"]
+  webhook_url      the JSON webhook (ticket_sink = webhook)
+  webhook_secret_file  the HMAC-SHA256 key of the webhook's X-Tkalert-Signature
+  site_share       share of a contract's systems silent within one hour that makes one site notice [0.8]
+  site_minimum     fewer silent systems than this never make a site notice [3]
+  drift_limit      signed time this far from receipt raises one clock-drift notice per episode [5m]
+  sweep_every      how often `serve` sweeps and delivers the outbox [1m]
+  retry_max        the longest wait between two delivery attempts of an outgoing message [1h]
+  receipts         yes | no: a signed receipt to the sender's contact for every test message [yes]
+A `[relay]` section holds the SMTP options of tkalert.conf(5)'s smtp transport (host, port, security, username,
+password_file, ...): the relay every outgoing mail goes through [localhost:25].
+Dashboard (tkalert.receiver.web.options):
+  web_listen, web_tls, web_session, metrics_allow
 """
 
 from __future__ import annotations
 
 import configparser
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from tkalert.config.fields import Section
@@ -39,8 +62,46 @@ KNOWN = {
     "database": None, "state_dir": "/var/lib/tkalert-receiver", "store_dir": None, "gnupg_home": None,
     "passphrase_file": None, "smtp_listen": "127.0.0.1:2525", "lmtp_listen": None, "https_listen": None,
     "certificate": None, "certificate_key": None, "size_limit": "10485760", "workers": "2",
-    "claim_lease": "5m", "replay_window": "1000", "clock_skew": "5m", **WEB_KEYS,
+    "claim_lease": "5m", "replay_window": "1000", "clock_skew": "5m",
+    "warn_after": "50h", "alarm_after": "75h", "repeat_every": None, "support_mail": None,
+    "mail_from": "tkalert-receiver@localhost", "ticket_sink": "none", "ticket_mail": None, "ticket_close_mail": None,
+    "ticket_tag": r"\[[^]]*#[0-9]+\]", "webhook_url": None, "webhook_secret_file": None, "site_share": "0.8",
+    "site_minimum": "3", "drift_limit": "5m", "sweep_every": "1m", "retry_max": "1h", "receipts": "yes",
+    **WEB_KEYS,
 }
+SECTIONS = ("receiver", "relay")
+SINKS = ("mail", "webhook", "none")
+
+
+@dataclass(frozen=True)
+class ActConfig:
+    """What act, escalate, the ticket sinks and the outbox read (receiver.conf's defaults for every contract)."""
+
+    warn_after: float = 50 * 3600.0
+    alarm_after: float = 75 * 3600.0
+    repeat_every: float | None = None
+    support_mail: str | None = None
+    mail_from: str = "tkalert-receiver@localhost"
+    ticket_sink: str = "none"
+    ticket_mail: str | None = None
+    ticket_close_mail: str | None = None
+    ticket_tag: str = r"\[[^]]*#[0-9]+\]"
+    webhook_url: str | None = None
+    webhook_secret_file: Path | None = None
+    site_share: float = 0.8
+    site_minimum: int = 3
+    drift_limit: float = 300.0
+    sweep_every: float = 60.0
+    retry_max: float = 3600.0
+    receipts: bool = True
+    relay: tuple[tuple[str, str], ...] = ()
+
+    def webhook_secret(self) -> bytes:
+        from tkalert.config.fields import secret
+
+        if self.webhook_secret_file is None:
+            return b""
+        return secret(self.webhook_secret_file, "webhook_secret_file", "receiver.conf").encode()
 
 
 @dataclass(frozen=True)
@@ -70,7 +131,8 @@ class ReceiverConfig:
     claim_lease: float
     replay_window: int
     clock_skew: float
-    web: WebConfig
+    web: WebConfig = WebConfig()
+    act: ActConfig = ActConfig()
 
     def passphrase(self) -> str | None:
         """The vendor key's passphrase (read on use, so a config without one never opens a file)."""
@@ -95,11 +157,14 @@ def load_config(path: str | os.PathLike | None = None, env=os.environ) -> Receiv
                           f"{HINT})") from None
     except (OSError, UnicodeDecodeError, configparser.Error) as exc:
         raise ConfigError(f"cannot read config file {cfg_path}: {one_line(exc)}") from None
-    others = [name for name in parser.sections() if name != "receiver"]
+    others = [name for name in parser.sections() if name not in SECTIONS]
     if others:
-        raise ConfigError(f"{cfg_path}: unknown section [{others[0]}] (the receiver reads only [receiver]; {HINT})")
+        raise ConfigError(f"{cfg_path}: unknown section [{others[0]}] (the receiver reads only [receiver] and "
+                          f"[relay]; {HINT})")
     values = dict(parser["receiver"]) if parser.has_section("receiver") else {}
-    return from_section(Section(values, KNOWN, "receiver", cfg_path, hint=HINT), cfg_path)
+    relay = tuple(parser["relay"].items()) if parser.has_section("relay") else ()
+    config = from_section(Section(values, KNOWN, "receiver", cfg_path, hint=HINT), cfg_path)
+    return replace(config, act=act_config(Section(values, KNOWN, "receiver", cfg_path, hint=HINT), relay))
 
 
 def from_section(section: Section, cfg_path: Path) -> ReceiverConfig:
@@ -129,6 +194,41 @@ def from_section(section: Section, cfg_path: Path) -> ReceiverConfig:
         clock_skew=section.duration("clock_skew"),
         web=web_config(section, addresses(section, "web_listen"), bool(certificate and key)),
     )
+
+
+def act_config(section: Section, relay: tuple[tuple[str, str], ...] = ()) -> ActConfig:
+    import re
+
+    sink = section.choice("ticket_sink", SINKS)
+    if sink == "mail" and not section.text("ticket_mail"):
+        raise section.error("ticket_sink = mail needs ticket_mail (the ticket system's address)")
+    if sink == "webhook" and not section.text("webhook_url"):
+        raise section.error("ticket_sink = webhook needs webhook_url")
+    tag = section.text("ticket_tag")
+    try:
+        re.compile(tag)
+    except re.error as exc:
+        raise section.error(f"ticket_tag is not a regular expression: {exc}") from None
+    share = section.text("site_share")
+    try:
+        site_share = float(share)
+    except ValueError:
+        site_share = -1.0
+    if not 0 < site_share <= 1:
+        raise section.error(f"site_share must be a share above 0 and at most 1 (e.g. 0.8), not {share!r}")
+    warn, alarm = section.duration("warn_after"), section.duration("alarm_after")
+    if alarm <= warn:
+        raise section.error("alarm_after must be longer than warn_after")
+    return ActConfig(
+        warn_after=warn, alarm_after=alarm,
+        repeat_every=section.duration("repeat_every") if section.text("repeat_every") else None,
+        support_mail=section.text("support_mail"), mail_from=section.text("mail_from"), ticket_sink=sink,
+        ticket_mail=section.text("ticket_mail"),
+        ticket_close_mail=section.text("ticket_close_mail") or section.text("ticket_mail"), ticket_tag=tag,
+        webhook_url=section.text("webhook_url"), webhook_secret_file=section.path("webhook_secret_file"),
+        site_share=site_share, site_minimum=section.integer("site_minimum", low=1),
+        drift_limit=section.duration("drift_limit"), sweep_every=section.duration("sweep_every"),
+        retry_max=section.duration("retry_max"), receipts=section.boolean("receipts"), relay=relay)
 
 
 def database(section: Section, state_dir: Path) -> Database:

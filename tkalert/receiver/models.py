@@ -56,6 +56,9 @@ class System(models.Model):
                                   help_text="when the sweep must look at it next (a stage, a repeat, a window's end)")
     drifting_since = models.DateTimeField(null=True, blank=True, help_text="clock drift noticed (once per episode)")
 
+    class Meta:
+        indexes = [models.Index(fields=["contract", "last_seen"])]
+
     def __str__(self):
         return self.system_id
 

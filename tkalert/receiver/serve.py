@@ -33,6 +33,7 @@ def die_with_parent() -> None:
 def child_commands(config: ReceiverConfig) -> list[list[str]]:
     base = [sys.executable, "-m", "tkalert.receiver", "--config", str(config.path)]
     commands = [[*base, "work"] for _ in range(config.workers)]
+    commands.append([*base, "sweep", "--loop"])  # escalation stages and the outbox on a timer
     if config.https_listen:
         host, port = config.https_listen
         bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

@@ -185,4 +185,8 @@ class Worker:
             state=Message.State.DONE, processed_at=self.clock())
         if not won:
             return None
-        return judge(Message.objects.defer("raw").get(pk=message_id), opened, self.rules)
+        judged = judge(Message.objects.defer("raw").get(pk=message_id), opened, self.rules)
+        from tkalert.receiver.act import act_on_verdict
+
+        act_on_verdict(judged, self.config)  # in the same transaction: the verdict and its effects, or neither
+        return judged

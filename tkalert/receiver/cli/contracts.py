@@ -108,3 +108,13 @@ def legacy(ctx, auth_key, switch):
     Contract.objects.filter(auth_key=auth_key).update(legacy=switch == "yes")
     emit(f"contract {auth_key}: legacy {switch}")
     return 0
+
+
+def _escalation_commands():
+    from tkalert.receiver.cli.escalation import sink, stages
+
+    return stages, sink
+
+
+for _command in _escalation_commands():
+    contracts.add_command(_command)

@@ -16,6 +16,8 @@ COMMANDS = {
     "systems": "tkalert.receiver.cli.systems:systems",
     "quarantine": "tkalert.receiver.cli.inspect:quarantine",
     "messages": "tkalert.receiver.cli.inspect:messages",
+    "sweep": "tkalert.receiver.cli.escalation:sweep",
+    "tickets": "tkalert.receiver.cli.escalation:tickets",
     "users": "tkalert.receiver.cli.access:users",
     "tokens": "tkalert.receiver.cli.access:tokens",
 }

@@ -94,3 +94,12 @@ def key_fingerprints(home: Path, armored: bytes) -> list[str]:
     lines = done.stdout.decode("utf-8", "replace").splitlines()
     return [line.split(":")[9] for previous, line in zip(lines, lines[1:], strict=False)
             if previous.startswith("pub:") and line.startswith("fpr:")]
+
+
+def _maintenance():
+    from tkalert.receiver.cli.escalation import maintenance
+
+    return maintenance
+
+
+systems.add_command(_maintenance(), "maintenance")

@@ -21,10 +21,10 @@ TLS_MODES = ("on", "proxy", "off")
 
 @dataclass(frozen=True)
 class WebConfig:
-    listen: tuple[str, int] | None
-    tls: str
-    session: float
-    metrics_allow: tuple
+    listen: tuple[str, int] | None = None
+    tls: str = "off"
+    session: float = 8 * 3600.0
+    metrics_allow: tuple = ()
 
     @property
     def secure(self) -> bool:

@@ -1,0 +1,135 @@
+"""Act: what an accepted message changes, in the same transaction as its verdict (tkalert.receiver.work).
+
+  alert, first problem state     opens an Episode for (system, host, service) and its ticket
+  alert, another problem state   updates the episode (compare-and-set on the old state) and the ticket
+  alert, the same state again    only the episode's time and output: no mail
+  alert, OK / UP                 closes the episode and its ticket; nothing open: nothing to do
+  heartbeat                      the system's next due time; closes an open Silence with one recovery notice
+  test                           a signed receipt to the sender's contact (1.5's "TKmon Setup OK")
+  any signed message             clock drift beyond `drift_limit`: one notice to the contact per drift episode
+Each effect is a conditional UPDATE whose rowcount says who won, and every notification an Outbox row under a
+unique key, so a retried or racing worker does nothing twice. A message of an older receipt time than the
+episode's last update (delivery retries reorder) changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import F
+
+from tkalert.receiver.models import Episode, Message, Silence, System
+
+RECOVERED = {"OK", "UP"}
+ACCEPTED = Message.Verdict.ACCEPTED
+
+
+def act_on_verdict(message: Message, config) -> None:
+    """Act on `message` and on its accepted digest events; anything not accepted changes nothing."""
+    act_on(message, config)
+    if message.document_type == "digest" and message.verdict == ACCEPTED:
+        for event in Message.objects.filter(parent=message, verdict=ACCEPTED).defer("raw").order_by("id"):
+            act_on(event, config)
+
+
+def act_on(message: Message, config) -> None:
+    if message.verdict != ACCEPTED or message.system_id is None:
+        return
+    step = STEPS.get(message.document_type)
+    if step is not None:
+        step(message, config)
+    notice_drift(message, config.act)
+
+
+def act_on_alert(message: Message, config) -> None:
+    from tkalert.receiver.tickets import ticket_event
+
+    fields, now = message.fields or {}, message.received_at
+    host = fields.get("host/name", "")
+    service = fields.get("service/name", "")
+    state = (fields.get("service/status") if service else fields.get("host/status")) or "UNKNOWN"
+    state = state.upper()
+    episode = Episode.objects.select_related("system__contract").filter(
+        system_id=message.system_id, host=host, service=service, closed_at=None).first()
+    if episode is None:
+        if state in RECOVERED:
+            return
+        episode = Episode.objects.create(
+            system_id=message.system_id, host=host, service=service, state=state, output=output_of(fields),
+            opened_at=now, updated_at=now, first_message=message,
+            suppressed=in_maintenance(message.system_id, now))
+        from tkalert.receiver.outbox import message_id_for
+
+        Episode.objects.filter(pk=episode.pk).update(thread_id=message_id_for(f"episode:{episode.pk}:open"))
+        ticket_event(episode, message, "open", config.act, now)
+        return
+    if now < episode.updated_at:
+        return  # an older report arriving late
+    mine = Episode.objects.filter(pk=episode.pk, state=episode.state, closed_at=None)
+    if state in RECOVERED:
+        if mine.update(state=state, closed_at=now, updated_at=now, output=output_of(fields)):
+            episode.refresh_from_db()
+            ticket_event(episode, message, "close", config.act, now)
+    elif state == episode.state:
+        mine.update(updated_at=now, repeats=F("repeats") + 1, output=output_of(fields))
+    elif mine.update(state=state, changes=F("changes") + 1, updated_at=now, output=output_of(fields)):
+        episode.refresh_from_db()
+        ticket_event(episode, message, "change", config.act, now)
+
+
+def act_on_heartbeat(message: Message, config) -> None:
+    """The newest heartbeat moves the due time and ends a silence; an older one changes nothing."""
+    from tkalert.receiver.escalate import first_due, recovered
+
+    now = message.received_at
+    system = System.objects.select_related("contract").get(pk=message.system_id)
+    if system.last_seen != now:
+        return
+    System.objects.filter(pk=system.pk, last_seen=now).update(due_at=first_due(system, config.act))
+    silence = Silence.objects.filter(system=system, closed_at=None).first()
+    if silence and Silence.objects.filter(pk=silence.pk, closed_at=None).update(closed_at=now):
+        recovered(silence, system, config.act, now)
+
+
+def act_on_test(message: Message, config) -> None:
+    from tkalert.receiver.receipt import receipt
+
+    receipt(message, config.act)
+
+
+def notice_drift(message: Message, act) -> None:
+    """One notice per drift episode: it begins when the signed time is off by more than `drift_limit` and ends
+    with the first message within it."""
+    from tkalert.receiver.outbox import mail
+
+    if message.signed_at is None or message.parent_id is not None:
+        return
+    skew = (message.received_at - message.signed_at).total_seconds()
+    mine = System.objects.filter(pk=message.system_id)
+    if abs(skew) <= act.drift_limit:
+        mine.exclude(drifting_since=None).update(drifting_since=None)
+        return
+    if not mine.filter(drifting_since=None).update(drifting_since=message.received_at):
+        return
+    system = System.objects.get(pk=message.system_id)
+    contact = (message.fields or {}).get("contact-mail") or system.contact_mail
+    if contact:
+        direction = "behind" if skew > 0 else "ahead of"
+        body = (f"The clock of system {system.system_id} is {abs(skew):.0f} seconds {direction} the receiver's "
+                f"(message {message.message_id}, received {message.received_at:%Y-%m-%d %H:%M:%S} UTC).\n"
+                "Please check its time synchronisation (NTP); escalation uses the receiver's clock only.\n")
+        mail(f"drift:{system.pk}:{message.received_at.isoformat()}", "drift", contact,
+             f"tkalert: clock drift on {system.system_id}", body, message.received_at, system=system)
+
+
+def in_maintenance(system_id: int, now: datetime) -> bool:
+    from tkalert.receiver.models import Maintenance
+
+    return Maintenance.objects.filter(system_id=system_id, starts_at__lte=now, until__gt=now).exists()
+
+
+def output_of(fields: dict) -> str:
+    return fields.get("service/plugin-output") or fields.get("host/output") or ""
+
+
+STEPS = {"alert": act_on_alert, "heartbeat": act_on_heartbeat, "test": act_on_test}
