@@ -99,3 +99,56 @@ def client_for(user=None, **kwargs):
     if user is not None:
         assert client.login(username=user.username, password=PASSWORD)
     return client
+
+
+@dataclass
+class Dashboard:
+    """A receiver site whose `serve` runs the dashboard on a free port, over a seeded fleet, with one user of each
+    role (password PASSWORD) and an API token for the read-only one."""
+
+    site: object
+    url: str
+    token: str
+
+    def login(self, name: str = "sam"):
+        """A requests session logged in through the login form, as a browser would (CSRF cookie and field)."""
+        import requests
+
+        session = requests.Session()
+        form = session.get(f"{self.url}/login/", timeout=30)
+        answer = session.post(f"{self.url}/login/", timeout=30, data={
+            "username": name, "password": PASSWORD, "next": "/",
+            "csrfmiddlewaretoken": csrf_field(form.text)}, headers={"Referer": f"{self.url}/login/"})
+        assert answer.url == f"{self.url}/", answer.text[:500]
+        return session
+
+
+def csrf_field(html: str) -> str:
+    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+
+
+def serve_dashboard(root, keys, database_url=None, systems: int = 40) -> Dashboard:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from cast.ports import free_port
+    from cast.receiver import make_receiver, wait_for_port
+
+    port = free_port()
+    site = make_receiver(root, keys, database_url, trust=False,
+                         extra=f"web_listen = 127.0.0.1:{port}\nweb_tls = off\n")
+    tests = str(Path(__file__).resolve().parents[1])
+    path = os.pathsep.join([tests, os.environ.get("PYTHONPATH", "")])
+    seeded = subprocess.run([sys.executable, "-m", "cast.fleet", str(site.config), str(systems)], cwd=tests,
+                            env={**os.environ, "PYTHONPATH": path}, capture_output=True, timeout=300, check=False)
+    assert seeded.returncode == 0, seeded.stderr.decode(errors="replace")
+    password = root / "password"
+    password.write_text(PASSWORD + "\n", encoding="utf-8")
+    site.ok("users", "add", "sam", "--role", "support", "--password-file", str(password))
+    site.ok("users", "add", "rita", "--role", "readonly", "--password-file", str(password))
+    token = site.ok("tokens", "add", "nagios", "--user", "rita").strip()
+    process = site.serve()
+    wait_for_port(port, process, root / "serve.log")
+    return Dashboard(site, f"http://127.0.0.1:{port}", token)
