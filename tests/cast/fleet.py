@@ -41,7 +41,7 @@ def seed_fleet(count: int, now: datetime | None = None, quarantined: int = 5, ba
                  for i, name in enumerate(CUSTOMERS)]
     systems = System.objects.bulk_create([
         System(system_id=system_name(i), contract=contracts[i % len(contracts)], pinned_key=f"{i:040X}",
-               pinned_at=now - timedelta(days=DAYS + 5), contact_name=f"Admin {i}",
+               pinned_at=now - timedelta(days=DAYS - 1), contact_name=f"Admin {i}",
                contact_mail=f"admin{i}@acme.example")
         for i in range(count)], batch_size=batch)
     overdue, alerting, maintenance = [], [], []

@@ -86,6 +86,7 @@ def test_a_system_page(django_receiver, fleet, readonly):
     assert f"<code>{system.pinned_key}</code>" in page
     assert "latest -3 s; 30 days -3 s to -3 s" in page  # clock drift from the signed times
     assert page.count('class="c-ok"') == 27 and "hb-0-3" in page
+    assert "<ul class=\"notices\">" not in page  # the messages received are not the page's notices
     assert client_for(readonly).get("/systems/999999/").status_code == 404
 
 

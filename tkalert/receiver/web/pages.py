@@ -55,7 +55,7 @@ def system_detail(request, pk: int):
         "latest_skew": heartbeats.exclude(clock_skew=None).values_list("clock_skew", flat=True).first(),
         "heartbeats": heartbeats.only("pk", "received_at", "signed_at", "clock_skew", "channel",
                                       "message_id")[:50],
-        "messages": received.only("pk", "received_at", "channel", "verdict", "reason", "document_type",
+        "received": received.only("pk", "received_at", "channel", "verdict", "reason", "document_type",
                                   "message_id", "service_invalid", "legacy")[:100],
         "episodes": episodes,
         "silences": Silence.objects.filter(system=system).order_by("-opened_at")[:20],
