@@ -67,7 +67,7 @@ def test_pages_of_a_hundred_and_no_query_per_row(django_receiver, web_db, readon
             page = client.get(f"/{query}")
         counts.append(len(queries))
         assert len(systems_listed(page)) == {"?q=sys-0000": 10, "": 100, "?page=3": 50}[query]
-    assert counts[0] == counts[1] == counts[2], counts
+    assert counts[0] == counts[1] == counts[2] and counts[0] > 5, counts
     assert "page 3 of 3 (250)" in page.content.decode()
 
 

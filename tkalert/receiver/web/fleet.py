@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from django.core.paginator import Paginator
 from django.db.models import Count, Exists, F, OuterRef, Q
 from django.db.models.functions import TruncDate
-from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 
 from tkalert.receiver.models import Episode, Maintenance, Message, Silence, System
 
@@ -61,8 +61,10 @@ class Row:
 
     @property
     def strip_html(self) -> str:
-        return format_html_join("", '<i class="c-{}" title="{} {}"></i>',
-                                ((state, day.isoformat(), CELL_TITLES[state]) for day, state in self.strip))
+        # 3,000 cells a page: plain formatting, as every piece is ours (an ISO date and a word of CELL_TITLES);
+        # format_html would spend a third of the page's time escaping them
+        return mark_safe("".join(f'<i class="c-{state}" title="{day.isoformat()} {CELL_TITLES[state]}"></i>'
+                                 for day, state in self.strip))
 
 
 def open_silence(now=None):
@@ -138,11 +140,13 @@ def rows_for(systems: list[System], now: datetime, days: int = STRIP_DAYS) -> li
 def heartbeat_days(ids: list[int], start: datetime) -> dict[int, set[date]]:
     """The days (UTC) on which each system's heartbeats were accepted, since `start`."""
     found: dict[int, set[date]] = {}
-    days = (Message.objects.filter(system_id__in=ids, document_type="heartbeat", verdict=Message.Verdict.ACCEPTED,
-                                   received_at__gte=start)
-            .order_by().values_list("system_id", TruncDate("received_at")).distinct())
-    for system_id, day in days:
-        found.setdefault(system_id, set()).add(day)
+    # the verdict is checked here, not in SQL: with it in the WHERE clause SQLite prefers the (verdict, received_at)
+    # index and reads every heartbeat of the fleet since `start`, instead of the page's systems' only
+    days = (Message.objects.filter(system_id__in=ids, document_type="heartbeat", received_at__gte=start)
+            .order_by().values_list("system_id", TruncDate("received_at"), "verdict").distinct())
+    for system_id, day, verdict in days:
+        if verdict == Message.Verdict.ACCEPTED:
+            found.setdefault(system_id, set()).add(day)
     return found
 
 
