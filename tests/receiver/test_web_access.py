@@ -167,3 +167,16 @@ def test_bad_dashboard_keys_are_one_clear_error(tmp_path, line, message):
     (tmp_path / "receiver.conf").write_text(f"[receiver]\n{line}\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=message):
         load_config(tmp_path / "receiver.conf")
+
+
+def test_the_admin_site_is_supports(django_receiver, fleet, support, readonly):
+    from tkalert.receiver.models import Contract
+
+    staff = client_for(support)
+    assert staff.get("/admin/receiver/contract/").status_code == 200
+    assert staff.get("/admin/auth/user/").status_code == 200
+    contract = Contract.objects.get(auth_key="AK-0003")
+    form = staff.get(f"/admin/receiver/contract/{contract.pk}/change/")
+    assert form.status_code == 200 and b"Initech KG" in form.content
+    assert staff.get("/admin/receiver/apitoken/add/").status_code == 403  # tokens come from the command only
+    assert client_for(readonly).get("/admin/")["Location"].startswith("/admin/login/")
