@@ -379,3 +379,53 @@ def test_200_kib_of_plugin_output_still_calls_home(icinga):
     refused = wait_until(lambda: icinga.log_lines("Argument list too long"), 30, "the uncut command to fail")
     assert f"'{HOST}!uncut'" in refused[0]
     assert not [root for root in site.documents() if root.findtext("service/name") == "uncut"]
+
+
+def test_health_is_read_from_the_running_icinga2_api(installed, site_for):
+    """The heartbeat's health, read through the REST API of a private Icinga 2 (tkalert.sender.health.icinga2):
+    its own CA and node certificate (trustme), an ApiListener on a free localhost port, an ApiUser allowed
+    status/query and objects/query only."""
+    import trustme
+    from cast.ports import free_port
+    from tkalert.config.settings import Settings
+    from tkalert.sender.health import check_health
+
+    icinga = Icinga2(site_for("nagios"), installed.bin)
+    node, port = "icinga-health.test", free_port()
+    ca = trustme.CA(key_type=trustme.KeyType.RSA)
+    leaf = ca.issue_cert(node, common_name=node, key_type=trustme.KeyType.RSA)
+    certs = icinga.dirs["data"] / "certs"
+    certs.mkdir()
+    leaf.private_key_pem.write_to_path(str(certs / f"{node}.key"))
+    leaf.cert_chain_pems[0].write_to_path(str(certs / f"{node}.crt"))
+    ca.cert_pem.write_to_path(str(certs / "ca.crt"))
+    with (icinga.etc / "constants.conf").open("a") as constants:
+        constants.write(f'const NodeName = "{node}"\nconst ZoneName = "master"\n')
+    (icinga.etc / "features-enabled" / "api.conf").write_text(
+        f'object Endpoint NodeName {{ }}\nobject Zone ZoneName {{ endpoints = [ NodeName ] }}\n'
+        f'object ApiListener "api" {{\n  bind_host = "127.0.0.1"\n  bind_port = {port}\n}}\n'
+        'object ApiUser "tkalert" {\n  password = "health-pw"\n'
+        '  permissions = [ "status/query", "objects/query/Host", "objects/query/Service" ]\n}\n')
+    password = icinga.root / "api.pw"
+    password.write_text("health-pw\n")
+    for path in [certs, *certs.iterdir(), icinga.etc / "features-enabled" / "api.conf"]:
+        os.chown(path, icinga.uid, icinga.gid)
+    settings = Settings(sections={"health": {"source": "icinga2", "url": f"https://127.0.0.1:{port}",
+                                             "user": "tkalert", "password_file": str(password),
+                                             "ca_file": str(certs / "ca.crt"), "timeout": "10"}})
+    try:
+        icinga.start()
+        host_up(icinga)
+        icinga.command("PROCESS_SERVICE_CHECK_RESULT", HOST, "raid", 2, "RAID degraded")
+
+        def read():
+            found = check_health(settings)
+            return found if found.error is None and found.services.get("critical") else None
+
+        health = wait_until(read, 60, "the Icinga 2 API to report the CRITICAL service")
+    finally:
+        icinga.stop()
+    assert health.version.startswith("r2.13") and health.notifications_enabled is True
+    assert health.hosts["up"] >= 1 and health.unhandled_problems >= 1
+    assert 0 <= health.newest_check_age < 120 and abs(health.program_start - time.time()) < 300
+    assert health.average_latency is not None

@@ -426,3 +426,24 @@ def test_heartbeat_service_sends_and_turns_ok(nagios, site):
     status = wait_until(checked_ok, 60, "status.dat to show the heartbeat service OK")
     assert "sent heartbeat" in status["plugin_output"], status["plugin_output"]
     assert "runtime=" in status["performance_data"]
+
+
+def test_health_is_read_from_the_running_nagios(nagios, site):
+    """The heartbeat's health, read from the status.dat this Nagios writes (tkalert.sender.health.nagios)."""
+    import hashlib
+
+    from tkalert.config.settings import Settings
+    from tkalert.sender.health import check_health
+
+    nagios.service_result("srv-tk", "IPMI Sensors", 2, "CRITICAL - PSU 1 failed")
+    wait_until(lambda: nagios.service_status("srv-tk", "IPMI Sensors").get("current_state") == "2", 30,
+               "status.dat to show the CRITICAL result")
+    settings = Settings(sections={"health": {"source": "nagios", "status_file": str(nagios.root / "status.dat"),
+                                             "config_file": str(nagios.root / "objects.cache")}})
+    health = check_health(settings)
+    assert health.error is None and health.version.startswith("4.")
+    assert health.services["critical"] == 1 and health.unhandled_problems >= 1
+    assert sum(health.hosts.values()) == 4 and sum(health.services.values()) == 5
+    assert health.notifications_enabled is True and abs(health.program_start - time.time()) < 300
+    assert 0 <= health.newest_check_age < 120
+    assert health.config_checksum == hashlib.sha256((nagios.root / "objects.cache").read_bytes()).hexdigest()

@@ -374,3 +374,19 @@ def test_alert_script_reads_a_missing_serial_from_the_inventory_through_the_api(
     assert root.findtext("host/server-serial") == INVENTORY["serialno_a"]
     assert root.findtext("host/operating-system") == INVENTORY["os"]
     assert root.findtext("service/status") == "CRITICAL"
+
+
+def test_health_is_read_from_the_running_zabbix(zabbix, monitored_host, tmp_path):
+    """The heartbeat's health, read through this Zabbix's API (tkalert.sender.health.zabbix)."""
+    from tkalert.config.settings import Settings
+    from tkalert.sender.health import check_health
+
+    password = tmp_path / "zabbix.pw"
+    password.write_text(ADMIN_PASSWORD + "\n")
+    settings = Settings(sections={"health": {"source": "zabbix", "url": zabbix.url, "user": "Admin",
+                                             "password_file": str(password), "timeout": "30"}})
+    health = check_health(settings)
+    assert health.error is None and health.version.startswith("6.0")
+    api = zabbix.api()
+    assert sum(health.services.values()) == int(api.problem.get(countOutput=True))
+    assert health.hosts["monitored"] == int(api.host.get(countOutput=True, filter={"status": 0})) >= 1

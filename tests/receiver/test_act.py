@@ -27,7 +27,7 @@ def acting(db):
 
 def test_an_episode_is_one_ticket_its_changes_updates_and_its_recovery_the_close(acting, smtp_sink):
     from tkalert.receiver.models import Episode
-    from tkalert.receiver.outbox import deliver_due
+    from tkalert.receiver.relay import deliver_due
 
     acme = contract()
     system("sys-1", acme)
@@ -55,7 +55,7 @@ def test_an_episode_is_one_ticket_its_changes_updates_and_its_recovery_the_close
 
 
 def test_a_reply_teaches_the_ticket_tag_and_updates_carry_it(acting, smtp_sink):
-    from tkalert.receiver.outbox import deliver_due
+    from tkalert.receiver.relay import deliver_due
     from tkalert.receiver.tickets.mail import learn_reply
 
     acme = contract()
@@ -124,7 +124,7 @@ def webhook():
 
 def test_the_webhook_sink_posts_signed_events_once_each(db, webhook, tmp_path):
     from tkalert.receiver.models import Episode
-    from tkalert.receiver.outbox import deliver_due
+    from tkalert.receiver.relay import deliver_due
 
     clean()
     secret = tmp_path / "webhook.secret"
@@ -155,7 +155,7 @@ def test_a_test_message_gets_one_receipt_signed_by_the_vendor_key(db, keys, smtp
     import subprocess
     from dataclasses import replace
 
-    from tkalert.receiver.outbox import deliver_due
+    from tkalert.receiver.relay import deliver_due
 
     clean()
     home = tmp_path / "vendor-home"

@@ -27,7 +27,7 @@ def sweep_at(config, hours: float):
 
 def test_stages_fire_once_each_then_one_recovery_and_nothing_twice(acting, smtp_sink):
     from tkalert.receiver.models import System
-    from tkalert.receiver.outbox import deliver_due
+    from tkalert.receiver.relay import deliver_due
 
     acme = contract()
     system("sys-1", acme)

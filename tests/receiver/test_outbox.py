@@ -23,7 +23,7 @@ def queued(db):
 
 def test_a_relay_down_for_an_hour_delays_and_never_loses_or_duplicates(queued, smtp_server):
     from tkalert.receiver.models import Outbox
-    from tkalert.receiver.outbox import deliver_due
+    from tkalert.receiver.relay import deliver_due
 
     relay = smtp_server()
     config = settings(queued, relay.port, retry_max=600.0)
@@ -44,7 +44,7 @@ def test_a_relay_down_for_an_hour_delays_and_never_loses_or_duplicates(queued, s
 
 
 def test_a_permanent_refusal_is_kept_as_failed(queued, smtp_server):
-    from tkalert.receiver.outbox import deliver_due
+    from tkalert.receiver.relay import deliver_due
 
     relay = smtp_server(reply="550 5.1.1 no such user")
     config = settings(queued, relay.port)

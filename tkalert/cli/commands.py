@@ -4,12 +4,14 @@ Read by `tkalert.cli.main` (is the first word a command?) and by the admin group
 """
 
 COMMANDS = {
+    "init": "tkalert.cli.init:init",
     "keygen": "tkalert.cli.keys:keygen",
     "demo": "tkalert.cli.demo:demo",
     "test": "tkalert.cli.selftest:test_setup",
     "flush": "tkalert.cli.spoolcmds:flush",
     "log": "tkalert.cli.spoolcmds:log",
     "show": "tkalert.cli.spoolcmds:show",
+    "report": "tkalert.cli.report:report",
     "resend": "tkalert.cli.spoolcmds:resend",
     "status": "tkalert.cli.spoolcmds:status",
     "zabbix": "tkalert.cli.zabbix:zabbix",

@@ -21,7 +21,7 @@ class Option(NamedTuple):
 
 
 OPTIONS = (
-    Option(("--type",), "event_type", "heartbeat|service|host|test", "What to send (default: heartbeat)."),
+    Option(("--type",), "event_type", "heartbeat|service|host|test|report", "What to send (default: heartbeat)."),
     Option(("--auth-key",), "auth_key", "TEXT", "Contract key; better from the config or $TKALERT_AUTH_KEY.",
            "TKALERT_AUTH_KEY"),
     Option(("--contact-person",), "contact_person", "TEXT", "Name of the person support should contact."),

@@ -101,6 +101,10 @@ def _run(params: dict, started: float) -> int:
     if not settings.enabled:
         return _not_enabled("enabled = 0 in the config", params, started)
     event_type = (params["event_type"] or "heartbeat").strip().lower()
+    if event_type == "report":  # the daily system report: its own path, never imported by a heartbeat or alert
+        from tkalert.cli.report import report_from_hook
+
+        return report_from_hook(params, settings, started, write_dump)
     event = Event(event_type=event_type, **{k: params[k] for k in Event.given_fields()})
     if params["dump"] is not None:
         return _dump(event, settings, params, started)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import socket
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,16 +28,23 @@ class Stamp:
     now: float
 
 
-def system_id(configured: str | None, machine_id: Path = MACHINE_ID) -> str:
+def system_id(configured: str | None, state_dir: Path | None = None, machine_id: Path = MACHINE_ID,
+              store: bool = True) -> str:
+    """The configured `system_id` wins; else the id kept in `state_dir/system-id`; else a new one, kept there
+    (with `store`) so it is never made again: the keyed hash of /etc/machine-id, never the machine id itself
+    (machine-id(5)), or a random one (tkalert.document.identity)."""
+    from tkalert.document import identity
+
     if configured:
         return configured
-    try:
-        value = machine_id.read_text(encoding="ascii").strip()
-    except (OSError, UnicodeDecodeError):
-        value = ""
-    if value:
-        return value
-    return str(uuid.uuid5(uuid.NAMESPACE_DNS, socket.getfqdn()))
+    if state_dir is not None:
+        found = identity.stored_id(state_dir)
+        if found:
+            return found
+    value, _ = identity.derived_id(machine_id)
+    if state_dir is not None and store:
+        return identity.keep_id(state_dir, value)
+    return value
 
 
 def new_message_id() -> str:

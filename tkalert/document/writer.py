@@ -27,8 +27,9 @@ SERVICE_FIELDS = (("name", "service"), ("status", "service_status"), ("plugin-ou
                   ("component-name", "component_name"))
 
 
-def build_document(event: Event, stamp: Stamp) -> bytes:
-    """Return the UTF-8 XML document for a checked event."""
+def build_document(event: Event, stamp: Stamp, additions: str = "") -> bytes:
+    """Return the UTF-8 XML document for a checked event; `additions` are optional elements written after the
+    stamp (a heartbeat's health and switched-off categories, tkalert.document.health)."""
     root = ROOT[event.event_type]
     date = event.date if event.date is not None else stamp.now
     parts = [f'<?xml version="1.0" encoding="UTF-8"?>\n<{root} version="{_escape(__version__)}">\n',
@@ -41,6 +42,7 @@ def build_document(event: Event, stamp: Stamp) -> bytes:
         _optional(parts, "  ", "notification-author", event.notification_author)
         _optional(parts, "  ", "notification-comment", event.notification_comment)
     parts.append(stamp_lines(stamp))
+    parts.append(additions)
     parts.append(f"</{root}>\n")
     return "".join(parts).encode("utf-8")
 

@@ -2,11 +2,13 @@
 
 A system's `due_at` (indexed) is when it next needs a look: its last heartbeat plus the first stage's delay, a
 later stage's, a repeat's, or the end of a maintenance window. `sweep` reads only rows whose due time has come
-(never a full scan), in batches, each in one transaction (SKIP LOCKED on PostgreSQL, so sweepers pass each other):
+(never a full scan), in batches, each in one transaction (SKIP LOCKED on PostgreSQL, so sweepers pass each other)
+and each done set-wise, a few statements per batch (after a relay or network outage thousands are due at once):
   1. in a maintenance window: nothing fires; it is due again when the window ends;
   2. otherwise the open Silence (one per system, a unique index) is found or opened, and every stage whose delay
-     has passed and is above the stage reached fires: a compare-and-set `UPDATE ... WHERE stage = old` (rowcount 1
-     wins), then an Outbox row under the key `silence:<id>:stage:<n>`; a repeat likewise with its count;
+     has passed and is above the stage reached fires: a compare-and-set `UPDATE ... WHERE stage = old` moves the
+     silence, and the notice is an Outbox row under the key `silence:<id>:stage:<n>` (INSERT ... ON CONFLICT DO
+     NOTHING), so a racing sweeper that planned the same stage writes nothing; a repeat likewise with its count;
   3. when most of a contract's systems (`site_share`, at least `site_minimum`) fell silent within the same hour,
      a stage makes one site notice listing them instead of a mail per system (key `site:<contract>:<n>:<hour>`);
   4. the next due time is written; none when nothing is left to fire.
@@ -16,13 +18,15 @@ stages told. Stages come from the contract (`contracts stages`) or receiver.conf
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F, Max, Value
 
 from tkalert.receiver.models import Contract, Maintenance, Silence, Stage, System
-from tkalert.receiver.outbox import mail
+from tkalert.receiver.outbox import insert_new, mail
 
 BATCH = 500
 HOUR = timedelta(hours=1)
@@ -68,106 +72,186 @@ class Sweep:
     site_notices: int = 0
     held: int = 0
     stages: dict = field(default_factory=dict)
-    sites: dict = field(default_factory=dict)
+    contracts: dict = field(default_factory=dict)
 
 
 def sweep(act, now: datetime, batch: int = BATCH) -> Sweep:
     done = Sweep()
     while True:
         with transaction.atomic():
-            systems = list(System.objects.select_for_update(skip_locked=True, of=("self",))
-                           .select_related("contract").filter(due_at__lte=now).order_by("due_at")[:batch])
-            for system in systems:
-                escalate_system(system, act, now, done)
+            systems = list(System.objects.select_for_update(skip_locked=True).filter(due_at__lte=now)
+                           .only(*SWEPT).order_by("due_at")[:batch])
+            if systems:
+                attach_contracts(systems, done.contracts)
+                escalate_batch(systems, act, now, done)
         done.looked_at += len(systems)
         if len(systems) < batch:
             return done
 
 
-def escalate_system(system: System, act, now: datetime, done: Sweep) -> None:
-    mine = System.objects.filter(pk=system.pk, due_at=system.due_at)
-    if system.last_seen is None:
-        mine.update(due_at=None)
-        return
-    window = Maintenance.objects.filter(system=system, starts_at__lte=now, until__gt=now).order_by("-until").first()
-    if window is not None:
-        done.held += 1
-        mine.update(due_at=window.until)
-        return
-    steps = stages_of(system.contract, act, done.stages)
+SWEPT = ("id", "system_id", "contract_id", "last_seen", "due_at", "contact_name", "contact_mail")
+
+
+def attach_contracts(systems: list[System], cache: dict) -> None:
+    """Each system's contract from one query per sweep (not a join per batch row)."""
+    missing = {s.contract_id for s in systems if s.contract_id is not None} - set(cache)
+    cache.update(Contract.objects.in_bulk(missing))
+    for system in systems:
+        system.contract = cache.get(system.contract_id)
+
+
+def escalate_batch(systems: list[System], act, now: datetime, done: Sweep) -> None:
+    """One batch of due systems, set-wise: a few statements per batch, not per system (a sweep after an outage
+    finds thousands due at once)."""
+    windows = dict(Maintenance.objects.filter(system__in=systems, starts_at__lte=now, until__gt=now)
+                   .values("system_id").annotate(end=Max("until")).values_list("system_id", "end"))
+    plans = []
+    for system in systems:
+        if system.last_seen is None:
+            system.due_at = None
+        elif system.pk in windows:
+            done.held += 1
+            system.due_at = windows[system.pk]
+        else:
+            plan = plan_of(system, stages_of(system.contract, act, done.stages), now)
+            if plan.reached:
+                plans.append(plan)
+    silences = open_silences([plan.system for plan in plans], now)
+    notices, moves = [], {}
+    for plan in plans:
+        silence = silences[plan.system.pk]
+        fresh = [step for step in plan.reached if step.position > silence.stage]
+        notices += [(silence, step, plan.system, "") for step in fresh]
+        if fresh:
+            moves.setdefault((silence.stage, fresh[-1].position, len(fresh)), []).append(silence.pk)
+        top = plan.reached[-1]
+        if top.repeat:
+            count = int((plan.silent_for - top.after) / top.repeat)
+            if count > silence.repeats:  # a stage that fires just now (a window ended) is not repeated at once
+                if top not in fresh:
+                    notices.append((silence, top, plan.system, f":repeat:{count}"))
+                Silence.objects.filter(pk=silence.pk, repeats__lt=count).update(repeats=count)
+    for (old, new, steps), ids in moves.items():  # compare-and-set: only silences still at `old` move
+        done.fired += steps * Silence.objects.filter(pk__in=ids, stage=old).update(stage=new, stage_at=now)
+    write_notices(notices, act, now, done)
+    write_due_times(systems)
+
+
+@dataclass
+class Plan:
+    system: System
+    reached: list[Step]
+    silent_for: timedelta
+
+
+def plan_of(system: System, steps: list[Step], now: datetime) -> Plan:
+    """The stages the silence has reached, and (on the system) when it is next due."""
     silent_for = now - system.last_seen
     reached = [step for step in steps if step.after <= silent_for]
-    if not reached:
-        mine.update(due_at=system.last_seen + steps[0].after)
-        return
-    silence, _ = Silence.objects.get_or_create(system=system, closed_at=None,
-                                               defaults={"last_seen": system.last_seen, "opened_at": now})
-    for step in reached:
-        if step.position > silence.stage and fire(silence, step, system, act, now, done):
-            done.fired += 1
-    top = reached[-1]
-    repeat_due = None
-    if top.repeat and silence.stage == top.position:
-        count = int((silent_for - top.after) / top.repeat)
-        if count > silence.repeats and Silence.objects.filter(pk=silence.pk, repeats=silence.repeats).update(
-                repeats=count):
-            silence.repeats = count
-            notify(silence, top, system, act, now, done, suffix=f":repeat:{count}")
-        repeat_due = system.last_seen + top.after + top.repeat * (count + 1)
     later = [step for step in steps if step.after > silent_for]
-    due = system.last_seen + later[0].after if later else repeat_due
-    mine.update(due_at=due)
+    system.due_at, system.due_after = None, None
+    if later:
+        system.due_after = later[0].after
+    top = reached[-1] if reached else None
+    if not later and top is not None and top.repeat:
+        count = int((silent_for - top.after) / top.repeat)
+        system.due_after = top.after + top.repeat * (count + 1)
+    return Plan(system, reached, silent_for)
 
 
-def fire(silence: Silence, step: Step, system: System, act, now: datetime, done: Sweep) -> bool:
-    """The stage's compare-and-set; when this sweeper won it, its notice into the outbox."""
-    if not Silence.objects.filter(pk=silence.pk, stage=silence.stage).update(stage=step.position, stage_at=now):
-        silence.refresh_from_db()
-        return False
-    silence.stage = step.position
-    notify(silence, step, system, act, now, done)
-    return True
+def write_due_times(systems: list[System]) -> None:
+    """Each system's next due time, one UPDATE per distinct value: most are `last_seen` plus a stage's delay,
+    the same for many systems."""
+    by_offset: dict[timedelta, list[int]] = {}
+    by_time: dict[datetime | None, list[int]] = {}
+    for system in systems:
+        offset = getattr(system, "due_after", None)
+        if offset is not None:
+            by_offset.setdefault(offset, []).append(system.pk)
+        else:
+            by_time.setdefault(system.due_at, []).append(system.pk)
+    for offset, ids in by_offset.items():
+        System.objects.filter(pk__in=ids).update(
+            due_at=ExpressionWrapper(F("last_seen") + Value(offset, output_field=DurationField()),
+                                     output_field=DateTimeField()))
+    for when, ids in by_time.items():
+        System.objects.filter(pk__in=ids).update(due_at=when)
 
 
-def notify(silence: Silence, step: Step, system: System, act, now: datetime, done: Sweep, suffix: str = "") -> None:
-    site = site_group(system, act, done)
-    recipient = recipient_of(step, [system] if site is None else site[1], act)
-    if not recipient:
-        return
-    if site is not None:
-        hour, systems = site
-        key = f"site:{system.contract_id}:{step.position}:{hour:%Y%m%dT%H}{suffix}"
-        if mail(key, "site", recipient, site_subject(system.contract, len(systems), step),
-                site_body(system.contract, systems, step, now), now, system=system):
-            done.site_notices += 1
-        return
-    subject, body = stage_text(system, step, now)
-    mail(f"silence:{silence.pk}:stage:{step.position}{suffix}", "stage", recipient, subject, body, now,
-         silence=silence, system=system)
+def open_silences(systems: list[System], now: datetime) -> dict[int, Silence]:
+    """Each system's open silence, opened where there is none (a racing sweeper's, if it was first, is kept)."""
+    found = {s.system_id: s for s in Silence.objects.filter(system__in=systems, closed_at=None)}
+    missing = [s for s in systems if s.pk not in found]
+    if missing:
+        insert_new(Silence, [{"system": s.pk, "last_seen": s.last_seen, "opened_at": now, "stage": 0,
+                              "repeats": 0} for s in missing])
+        found.update({s.system_id: s for s in Silence.objects.filter(system__in=missing, closed_at=None)})
+    return found
+
+
+def write_notices(notices: list, act, now: datetime, done: Sweep) -> None:
+    """The notices into the outbox at once; a key written before (a racing sweeper) is left as it is."""
+    from tkalert.receiver.models import Outbox
+
+    rows, sites = {}, SiteGroups([system for _, _, system, _ in notices], act)
+    for silence, step, system, suffix in notices:
+        group = sites.group_of(system)
+        recipient = recipient_of(step, [system] if group is None else group[1], act)
+        if not recipient:
+            continue
+        if group is None:
+            subject, body = stage_text(system, step, now)
+            key, purpose = f"silence:{silence.pk}:stage:{step.position}{suffix}", "stage"
+        else:
+            hour, members = group
+            key, purpose = f"site:{system.contract_id}:{step.position}:{hour:%Y%m%dT%H}{suffix}", "site"
+            subject = site_subject(system.contract, len(members), step)
+            body = site_body(system.contract, members, step, now)
+            done.site_notices += key not in rows
+        rows.setdefault(key, {"key": key, "kind": Outbox.Kind.MAIL.value, "purpose": purpose, "recipient": recipient,
+                              "subject": subject, "body": body, "headers": {}, "created_at": now, "due_at": now,
+                              "state": Outbox.State.PENDING.value, "claim_token": "", "attempts": 0,
+                              "last_error": "", "silence": silence.pk if group is None else None,
+                              "system": system.pk})
+    insert_new(Outbox, list(rows.values()))
+
+
+class SiteGroups:
+    """Which due systems went silent together with most of their contract: one query per contract and batch."""
+
+    def __init__(self, systems: list[System], act):
+        self.act, self.near = act, {}
+        by_contract: dict[int, list[System]] = {}
+        for system in systems:
+            if system.contract_id is not None:
+                by_contract.setdefault(system.contract_id, []).append(system)
+        for contract_id, members in by_contract.items():
+            total = System.objects.filter(contract_id=contract_id, last_seen__isnull=False).count()
+            if total < act.site_minimum:
+                continue
+            low = min(s.last_seen for s in members) - HOUR
+            high = max(s.last_seen for s in members) + HOUR
+            around = list(System.objects.filter(contract_id=contract_id, last_seen__gte=low, last_seen__lte=high)
+                          .order_by("last_seen").only("system_id", "last_seen", "contact_mail"))
+            self.near[contract_id] = (total, around, [s.last_seen for s in around])
+
+    def group_of(self, system: System) -> tuple[datetime, list[System]] | None:
+        """(the hour the group fell silent in, its systems) when most of the contract went silent together."""
+        if system.contract_id not in self.near:
+            return None
+        total, around, seen = self.near[system.contract_id]
+        first = bisect_left(seen, system.last_seen - HOUR)
+        members = around[first:bisect_right(seen, system.last_seen + HOUR)]
+        share = system.contract.site_share or self.act.site_share
+        if len(members) < self.act.site_minimum or len(members) < share * total:
+            return None
+        return members[0].last_seen.replace(minute=0, second=0, microsecond=0), members
 
 
 def recipient_of(step: Step, systems: list[System], act) -> str:
     if step.notify == Stage.Notify.SUPPORT:
         return act.support_mail or ""
     return ", ".join(sorted({s.contact_mail for s in systems if s.contact_mail}))
-
-
-def site_group(system: System, act, done: Sweep) -> tuple[datetime, list[System]] | None:
-    """(the hour the group fell silent in, its systems) when most of the contract went silent together."""
-    contract = system.contract
-    if contract is None:
-        return None
-    if contract.pk not in done.sites:
-        done.sites[contract.pk] = System.objects.filter(contract=contract, last_seen__isnull=False).count()
-    total = done.sites[contract.pk]
-    if total < act.site_minimum:
-        return None
-    near = list(System.objects.filter(contract=contract, last_seen__gte=system.last_seen - HOUR,
-                                      last_seen__lte=system.last_seen + HOUR).order_by("last_seen"))
-    share = contract.site_share or act.site_share
-    if len(near) < act.site_minimum or len(near) < share * total:
-        return None
-    return near[0].last_seen.replace(minute=0, second=0, microsecond=0), near
 
 
 def recovered(silence: Silence, system: System, act, now: datetime) -> None:

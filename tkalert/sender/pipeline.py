@@ -74,14 +74,41 @@ def render(event: Event, settings: Settings, now: float | None = None) -> tuple[
     if event.date is None:
         log.info("Set --date switch to NOW")
     stamp = new_stamp(settings, now)
-    return build_document(event, stamp), stamp
+    return build_document(event, stamp, heartbeat_additions(event, settings, now)), stamp
+
+
+def heartbeat_additions(event: Event, settings: Settings, now: float) -> str:
+    """A heartbeat's optional elements: the categories switched off, and the monitoring system's health when
+    [health] names a source (only then is tkalert.sender.health imported: alerts never pay for it)."""
+    if event.event_type != "heartbeat":
+        return ""
+    off = switched_off(settings)
+    source = (settings.section("health").get("source") or "off").strip().lower()
+    if not off and source == "off":
+        return ""
+    from tkalert.document.health import health_lines, switched_off_lines
+
+    health = None
+    if source != "off" and "health" not in off:
+        from tkalert.sender.health import read_health
+
+        health = read_health(settings, now)
+    return (health_lines(health) if health else "") + switched_off_lines(off)
+
+
+def switched_off(settings: Settings) -> list[str]:
+    """The [categories] turned off, in the config's order (read again strictly by the spool's policy)."""
+    from tkalert.config.fields import truth
+
+    return [name for name, value in settings.section("categories").items() if truth(value) is False]
 
 
 def new_stamp(settings: Settings, now: float) -> Stamp:
     from tkalert.sender.spool.disk import ensure_dir
 
     ensure_dir(Path(settings.state_dir))
-    return Stamp(new_message_id(), system_id(settings.system_id), next_sequence(settings.state_dir), now)
+    identity = system_id(settings.system_id, Path(settings.state_dir))
+    return Stamp(new_message_id(), identity, next_sequence(settings.state_dir), now)
 
 
 def facts_of(event: Event) -> Facts:
@@ -306,3 +333,52 @@ def digest_maker(settings: Settings, options: SendOptions | None = None):
 
         options = SendOptions(gnupg_home=resolve_home(settings.gnupg_home, None))
     return lambda messages: seal_digest(list(messages), settings, options)
+
+
+def send_report(settings: Settings, options: SendOptions, full: bool = False) -> SendResult:
+    """Build the daily system report (tkalert.sender.report), keep its snapshot until the spool says it was
+    delivered, then seal and spool it as every document. A report is always sealed: it carries configuration."""
+    from tkalert.errors import UsageError
+    from tkalert.sender.spool.site import open_site
+
+    if options.private_spool:
+        raise UsageError("a report is never sent unencrypted or as a trial: see what it would carry with "
+                         "'tkalert report --preview'")
+    check_options(settings, options)
+    act_as_spool_owner(settings)
+    site = open_site(settings)
+    if not site.policy.categories.report:
+        return SendResult("skipped", "report", reason="report is switched off in [categories]")
+    run = report_run(settings, site)
+    stamp = new_stamp(settings, time.time())
+    document, snapshot = run.build(stamp, full)
+    run.baselines.add_pending(snapshot)
+    log.info("Report %s: %d files", stamp.message_id, len(snapshot.files))
+    result = seal_and_spool(document, stamp, Facts("report"), settings, options)
+    if result.state == "sent":
+        run.baselines.settle(site)  # delivered now: the baseline of the next report
+    return result
+
+
+def preview_report(settings: Settings, full: bool = False, now: float | None = None) -> bytes:
+    """The plaintext document `send_report` would seal now (its message id, sequence and time aside); sends nothing
+    and uses up no sequence number."""
+    from tkalert.sender.spool.site import open_site
+
+    act_as_spool_owner(settings)
+    site = open_site(settings)
+    state_dir = Path(settings.state_dir)
+    try:
+        sequence = int((state_dir / "sequence").read_text(encoding="ascii").strip() or 0) + 1
+    except (OSError, ValueError):
+        sequence = 1
+    stamp = Stamp(new_message_id(), system_id(settings.system_id, state_dir), sequence,
+                  time.time() if now is None else now)
+    document, _ = report_run(settings, site).build(stamp, full)
+    return document
+
+
+def report_run(settings: Settings, site):
+    from tkalert.sender.report.collect import ReportRun
+
+    return ReportRun.open(settings, site)

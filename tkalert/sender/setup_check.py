@@ -44,6 +44,7 @@ def _walk(config, gnupg_config, send, auth_key=None) -> Iterator[Step]:
     if auth_key:
         settings = replace(settings, auth_key=auth_key)
     yield from _identity(settings, from_command_line=bool(auth_key))
+    yield from _categories_and_health(settings)
     home = yield from _gnupg(settings, gnupg_config)
     yield _state_dir(settings.state_dir)
     yield from _ownership(settings)
@@ -106,15 +107,54 @@ def _key_hints(config, gnupg_config) -> Iterator[Step]:
 
 
 def _identity(settings, from_command_line: bool = False) -> Iterator[Step]:
-    from tkalert.document.stamp import system_id
-
-    yield Step("system id", True, system_id(settings.system_id))
+    yield Step("system id", True, _describe_system_id(settings))
     if settings.auth_key:
         where = ", from --auth-key" if from_command_line else ""
         yield Step("auth key", True, f"set (ends in ...{settings.auth_key[-4:]}{where})")
     else:
         yield Step("auth key", False, "no auth key configured",
                    "set auth_key_file in [tkalert] (or $TKALERT_AUTH_KEY) to the key from your contract")
+
+
+def _categories_and_health(settings) -> Iterator[Step]:
+    """What the vendor will not hear about ([categories] off), and the health the heartbeat would carry."""
+    from tkalert.sender.health import check_health
+    from tkalert.sender.pipeline import switched_off
+    from tkalert.sender.spool.policy import load_policy
+
+    try:
+        load_policy(settings)
+        off = switched_off(settings)
+        yield Step("categories", True, f"off: {', '.join(off)} (said in every heartbeat)" if off else "all on")
+        health = None if "health" in off else check_health(settings)
+    except TkalertError as exc:
+        yield Step("categories" if "[categories]" in str(exc) else "health", False, str(exc), None)
+        return
+    if health is not None and health.error:
+        yield Step(f"health {health.source}", False, health.error,
+                   "fix [health] in the config (see tkalert.conf(5)); heartbeats carry this error meanwhile")
+    elif "health" not in off:
+        yield Step("health", True, _describe_health(health))
+
+
+def _describe_health(health) -> str:
+    if health is None:
+        return "off ([health] source = off): heartbeats carry no health"
+    services = ", ".join(f"{count} {state}" for state, count in health.services.items())
+    return (f"source {health.source}: {sum(health.hosts.values())} hosts, services {services}, "
+            f"{health.unhandled_problems} unhandled problems")
+
+
+def _describe_system_id(settings) -> str:
+    from tkalert.document.identity import ID_FILE, stored_id
+    from tkalert.document.stamp import system_id
+
+    if settings.system_id:
+        return f"{settings.system_id} (system_id in the config)"
+    if stored_id(settings.state_dir):
+        return f"{stored_id(settings.state_dir)} (kept in {Path(settings.state_dir) / ID_FILE})"
+    return (f"{system_id(None, Path(settings.state_dir), store=False)} (not kept yet: the first message or "
+            "'tkalert init' keeps it)")
 
 
 def _gnupg(settings, gnupg_config) -> Iterator[Step]:

@@ -25,7 +25,7 @@ def sweep(ctx, loop):
 
     config = ctx.django()
     from tkalert.receiver.escalate import sweep as run_sweep
-    from tkalert.receiver.outbox import deliver_due
+    from tkalert.receiver.relay import deliver_due
     from tkalert.receiver.work import utcnow
 
     stopping = []

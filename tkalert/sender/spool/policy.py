@@ -44,6 +44,7 @@ class Categories:
     alerts: bool = True
     report: bool = True
     archive: bool = True  # off: the log keeps metadata only, no copy of payload or plaintext
+    health: bool = True  # off: the heartbeat reads and carries no health (tkalert.sender.health)
 
     def allows(self, kind: str) -> bool:
         """Tests and digests always pass: a test is asked for by hand, a digest carries accepted alerts."""
@@ -61,7 +62,8 @@ class Policy:
 
 SPOOL_KEYS = ("max_age", "retry_base", "retry_cap", "batch_size", "hook_budget")
 STORM_KEYS = ("enabled", "rate", "interval", "repeat_window")
-CATEGORY_KEYS = ("heartbeat", "alerts", "report", "archive")
+CATEGORY_KEYS = ("heartbeat", "alerts", "report", "archive", "health")
+GROUP_CATEGORY = "report."  # report.NAME = off: file group NAME of the report (tkalert.sender.report.scope)
 ARCHIVE_KEYS = ("keep", "dir")
 
 
@@ -72,7 +74,13 @@ def load_policy(settings) -> Policy:
         return Section(settings.section(name), keys, name, path, base=Path(path).parent if path else Path("."))
 
     spool, storm, archive, switches = (section("spool", SPOOL_KEYS), section("storm", STORM_KEYS),
-                                       section("archive", ARCHIVE_KEYS), section("categories", CATEGORY_KEYS))
+                                       section("archive", ARCHIVE_KEYS),
+                                       section("categories", CATEGORY_KEYS + tuple(
+                                           k for k in settings.section("categories") if k.startswith(GROUP_CATEGORY)
+                                           and len(k) > len(GROUP_CATEGORY))))
+    for key in settings.section("categories"):
+        if key.startswith(GROUP_CATEGORY):
+            switches.boolean(key, True, spelled="on or off")
     return Policy(
         spool=SpoolPolicy(
             max_age=spool.duration("max_age", SpoolPolicy.max_age),
