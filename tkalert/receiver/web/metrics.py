@@ -51,8 +51,9 @@ def metrics(request):
 def read_metrics(request):
     now = timezone.now()
     lines = []
-    verdicts = dict(Message.objects.filter(state=Message.State.DONE).order_by().values("verdict")
-                    .annotate(n=Count("id")).values_list("verdict", "n"))
+    # no state filter: only judged messages have a verdict, and so the count reads the verdict index alone
+    verdicts = dict(Message.objects.order_by().values("verdict").annotate(n=Count("id"))
+                    .values_list("verdict", "n"))
     lines += family("tkalert_receiver_messages", "gauge", "Judged messages kept, by verdict.",
                     [({"verdict": v}, verdicts.get(v, 0)) for v in Message.Verdict.values])
     lines += family("tkalert_receiver_messages_unjudged", "gauge", "Imported messages not judged yet.",
