@@ -109,14 +109,16 @@ class Dashboard:
     site: object
     url: str
     token: str
+    verify: object = True  # the CA file when served over TLS
 
     def login(self, name: str = "sam"):
         """A requests session logged in through the login form, as a browser would (CSRF cookie and field)."""
         import requests
 
         session = requests.Session()
-        form = session.get(f"{self.url}/login/", timeout=30)
-        answer = session.post(f"{self.url}/login/", timeout=30, data={
+        # per request: a session's own `verify` loses to REQUESTS_CA_BUNDLE in the environment
+        form = session.get(f"{self.url}/login/", timeout=30, verify=self.verify)
+        answer = session.post(f"{self.url}/login/", timeout=30, verify=self.verify, data={
             "username": name, "password": PASSWORD, "next": "/",
             "csrfmiddlewaretoken": csrf_field(form.text)}, headers={"Referer": f"{self.url}/login/"})
         assert answer.url == f"{self.url}/", answer.text[:500]
@@ -127,7 +129,8 @@ def csrf_field(html: str) -> str:
     return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
 
 
-def serve_dashboard(root, keys, database_url=None, systems: int = 40) -> Dashboard:
+def serve_dashboard(root, keys, database_url=None, systems: int = 40, certificate=None) -> Dashboard:
+    """With `certificate` (cast.smtp.Certificate) the dashboard speaks TLS (web_tls's default with a certificate)."""
     import os
     import subprocess
     import sys
@@ -137,8 +140,9 @@ def serve_dashboard(root, keys, database_url=None, systems: int = 40) -> Dashboa
     from cast.receiver import make_receiver, wait_for_port
 
     port = free_port()
-    site = make_receiver(root, keys, database_url, trust=False,
-                         extra=f"web_listen = 127.0.0.1:{port}\nweb_tls = off\n")
+    tls = "" if certificate else "web_tls = off\n"
+    site = make_receiver(root, keys, database_url, trust=False, certificate=certificate,
+                         extra=f"web_listen = 127.0.0.1:{port}\n{tls}")
     tests = str(Path(__file__).resolve().parents[1])
     path = os.pathsep.join([tests, os.environ.get("PYTHONPATH", "")])
     seeded = subprocess.run([sys.executable, "-m", "cast.fleet", str(site.config), str(systems)], cwd=tests,
@@ -151,4 +155,5 @@ def serve_dashboard(root, keys, database_url=None, systems: int = 40) -> Dashboa
     token = site.ok("tokens", "add", "nagios", "--user", "rita").strip()
     process = site.serve()
     wait_for_port(port, process, root / "serve.log")
-    return Dashboard(site, f"http://127.0.0.1:{port}", token)
+    scheme = "https" if certificate else "http"
+    return Dashboard(site, f"{scheme}://127.0.0.1:{port}", token, str(certificate.ca_file) if certificate else True)

@@ -89,3 +89,19 @@ def test_users_add_refuses_a_short_password_and_a_missing_file(tmp_path, keys):
     done = site.run("tokens", "add", "x", "--user", "nobody")
     assert done.returncode == 2 and b"no user 'nobody'" in done.stderr
     assert PASSWORD  # the cast's password is long enough for the validator
+
+
+def test_the_dashboard_over_tls_marks_its_cookies_secure(tmp_path, keys, certificate):
+    made = serve_dashboard(tmp_path / "receiver", keys, systems=5, certificate=certificate)
+    try:
+        assert made.url.startswith("https://")
+        form = requests.get(f"{made.url}/login/", verify=made.verify, timeout=30)
+        assert "Secure" in form.headers["Set-Cookie"] and "csrftoken" in form.headers["Set-Cookie"]
+        session = made.login("sam")
+        cookie = next(c for c in session.cookies if c.name == "tkalert_session")
+        assert cookie.secure and cookie.has_nonstandard_attr("HttpOnly")
+        assert "5 systems" in session.get(f"{made.url}/", timeout=30, verify=made.verify).text
+        with pytest.raises(requests.ConnectionError):
+            requests.get(made.url.replace("https:", "http:") + "/login/", timeout=10)
+    finally:
+        made.site.stop()
