@@ -6,5 +6,6 @@ drop, through tkalert.receiver.quarantine, by support staff.
   settings.py  the Django settings it adds (apps, middleware, templates, cookies, the session secret)
   roles.py     support staff and read-only users (Django groups), the check before any change
   fleet.py     the overview's query: one page of systems with their 30-day heartbeat strips, no N+1
-  pages.py     the HTML pages; api.py the JSON API and its tokens; metrics.py /metrics; urls.py; wsgi.py
+  tokens.py    API tokens (shown once, kept as SHA-256); admin.py the admin site's contracts, systems, tokens
+  pages.py     the HTML pages; api.py the JSON API; metrics.py /metrics; urls.py; wsgi.py (any WSGI server)
 """
