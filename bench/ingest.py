@@ -1,12 +1,13 @@
 """Benchmark: the receiver's throughput against a plain `gpg --decrypt` loop, and the MTA pipe's start-up cost.
 
 N signed and encrypted messages (real documents, sealed with tkalert's own seal step) are sent over SMTP to
-`tkalert-receiver serve` (SQLite, one worker per core) and timed until all are judged. The floor is the least any
-receiver must do with the same messages on the same cores: one `gpg --decrypt` per message, one loop per core.
-Both are measured in the same run; the ratio of throughputs is the figure to watch (goal >= 0.8). Then the pipe
-(`tkalert-receiver ingest`, one process per mail) is timed against `python3 -c pass`, interleaved.
+`tkalert-receiver serve` (SQLite, --workers worker processes) and timed until all are judged. The floor is the
+least any receiver must do with the same messages on the same cores: one `gpg --decrypt` per message, in as many
+parallel loops (the faster of one and two per core counts, so the floor is never handicapped). Both are measured
+in the same run; the ratio of throughputs is the figure to watch (goal >= 0.8). Then the pipe (`tkalert-receiver
+ingest`, one process per mail) is timed against `python3 -c pass`, interleaved.
 
-    python3 bench/ingest.py [--count 2000] [--runs 30]
+    python3 bench/ingest.py [--count 2000] [--workers CORES] [--runs 30]
 """
 
 from __future__ import annotations
@@ -107,11 +108,12 @@ def judged(database: Path) -> list[tuple[str, int]]:
         connection.close()
 
 
-def receiver_seconds(base: Path, vendor_home: Path, home: Path, system: str, mails: list[bytes], cores: int) -> float:
+def receiver_seconds(base: Path, vendor_home: Path, home: Path, system: str, mails: list[bytes],
+                     workers: int) -> float:
     port = free_port()
     config = base / "receiver.conf"
     config.write_text(f"[receiver]\nstate_dir = {base / 'state'}\ngnupg_home = {vendor_home}\n"
-                      f"smtp_listen = 127.0.0.1:{port}\nworkers = {cores}\n")
+                      f"smtp_listen = 127.0.0.1:{port}\nworkers = {workers}\n")
     receiver("init", config=config)
     receiver("contracts", "add", AUTH_KEY, config=config)
     (base / "system.asc").write_bytes(export_public(home, system))
@@ -168,8 +170,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=2000)
     parser.add_argument("--runs", type=int, default=30, help="pipe start-up runs")
+    parser.add_argument("--workers", type=int, default=0, help="receiver workers [one per core]")
     args = parser.parse_args()
     cores = os.cpu_count() or 1
+    workers = args.workers or cores
     with tempfile.TemporaryDirectory(prefix="tkalert-bench-ingest-") as tmp:
         base = Path(tmp)
         vendor_home, home, vendor, system = make_keys(base)
@@ -177,16 +181,17 @@ def main() -> int:
             with ThreadPoolExecutor(cores) as pool:
                 made = list(pool.map(lambda n: sealed(home, vendor, system, n), range(1, args.count + 1)))
             payloads, mails = [p for _, p, _ in made], [m for _, _, m in made]
-            floor = gpg_seconds(vendor_home, payloads, cores)
-            full = receiver_seconds(base, vendor_home, home, system, mails, cores)
+            floor = min(gpg_seconds(vendor_home, payloads, loops) for loops in (cores, 2 * cores))
+            full = receiver_seconds(base, vendor_home, home, system, mails, workers)
             pipe, python = pipe_startup(base, mails[0], args.runs)
         finally:
             kill_agent(home)
             kill_agent(vendor_home)
     print(f"messages: {args.count} sealed alerts, cores: {cores}")
-    print(f"receiver (SMTP -> store -> {cores} workers -> judged, SQLite): {full:.1f} s, "
+    print(f"receiver (SMTP -> store -> {workers} workers -> judged, SQLite): {full:.1f} s, "
           f"{args.count / full:.1f} msg/s")
-    print(f"floor (gpg --decrypt loop, {cores} in parallel): {floor:.1f} s, {args.count / floor:.1f} msg/s")
+    print(f"floor (gpg --decrypt loops, the faster of {cores} and {2 * cores} in parallel): {floor:.1f} s, "
+          f"{args.count / floor:.1f} msg/s")
     print(f"ratio receiver/floor throughput: {floor / full:.2f}  (goal >= 0.8)")
     print(f"pipe (tkalert-receiver ingest): median {pipe * 1000:.1f} ms; python3 -c pass: {python * 1000:.1f} ms; "
           f"ratio {pipe / python:.2f}, +{(pipe - python) * 1000:.1f} ms per mail")

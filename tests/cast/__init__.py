@@ -6,7 +6,10 @@
   opened as the vendor opens them (tkalert.openpgp.unseal);
 - `config`: one tkalert.conf writer;
 - `plugins`: `python -m tkalert` and the check plugins run as child processes, as a monitoring daemon runs them;
-- `ports`: ports where nothing listens.
+- `ports`: ports where nothing listens;
+- `mails`: messages as the vendor's receiver gets them (every mail shape, digests, TKalert 1.5 documents) and a
+  dict-backed receiver Directory (pins, legacy contracts);
+- `hostile`: the hostile corpus, raw messages each with the reason the receiver must refuse it for.
 
 Fixtures built from these are registered in tests/conftest.py, so every folder can use them.
 """

@@ -140,6 +140,10 @@ def _documents(keys) -> list[Hostile]:
         ("wrong-schema-root", lambda d: d.replace(b"<heartbeat ", b"<heartbeet ").replace(b"</heartbeat>",
                                                                                            b"</heartbeet>"), "schema"),
         ("wrong-schema-field", lambda d: d.replace(b"<sequence>1</sequence>", b"<sequence>-1</sequence>"), "schema"),
+        ("sequence-past-64-bits", lambda d: d.replace(b"<sequence>1</sequence>", b"<sequence>9" + b"0" * 19
+                                                      + b"</sequence>"), "schema"),
+        ("timestamp-past-year-9999", lambda d: re.sub(rb"<timestamp>[^<]*", b"<timestamp>9999-12-31T24:00:00Z", d),
+         "schema"),
         ("xinclude", lambda d: _contact(d, '<xi:include xmlns:xi="http://www.w3.org/2001/XInclude" '
                                            'href="file:///etc/passwd" parse="text"/>'), "schema"),
     ]

@@ -56,6 +56,9 @@ class ReceiverSite:
         return process
 
     def stop(self) -> None:
+        """Stop the `serve` processes and the gpg-agent of the site's home (a later command starts another)."""
+        from tkalert.openpgp.keys import kill_agent
+
         for process in self.processes:
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
@@ -65,6 +68,7 @@ class ReceiverSite:
                     process.kill()
                     process.wait()
         self.processes.clear()
+        kill_agent(self.gnupg_home)
 
     def rows(self, sql: str = "SELECT verdict, reason, message_id FROM receiver_message WHERE parent_id IS NULL "
                               "ORDER BY id", params: tuple = ()) -> list[tuple]:

@@ -16,11 +16,24 @@ def database_url(request) -> str | None:
 
 
 @pytest.fixture
-def site(tmp_path, keys, database_url):
-    """An initialised receiver with the cast's contract; its `serve` processes stopped afterwards."""
-    made = make_receiver(tmp_path / "receiver", keys, database_url)
-    yield made
-    made.stop()
+def make_site(tmp_path, keys):
+    """A factory: make_site(database_url=None, name="receiver", **make_receiver's options) -> an initialised
+    cast.receiver.ReceiverSite; every one stopped afterwards (its serve processes and its gpg-agent)."""
+    made = []
+
+    def make(database_url=None, name="receiver", **options):
+        made.append(make_receiver(tmp_path / name, keys, database_url, **options))
+        return made[-1]
+
+    yield make
+    for site in made:
+        site.stop()
+
+
+@pytest.fixture
+def site(make_site, database_url):
+    """An initialised receiver with the cast's contract and the cast's system key registered."""
+    return make_site(database_url)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import smtplib
 import threading
 import time
 
-from cast.receiver import make_receiver, sealed_mail
+from cast.receiver import sealed_mail
 
 COUNT = 60
 
@@ -46,8 +46,8 @@ def sender_threads(port: int, pending: queue.Queue, answered: dict, stop: thread
     return threads
 
 
-def test_kill_9_of_serve_during_smtp_transactions_loses_nothing_and_doubles_nothing(tmp_path, keys, database_url):
-    site = make_receiver(tmp_path / "receiver", keys, database_url, workers=2, extra="claim_lease = 2s\n")
+def test_kill_9_of_serve_during_smtp_transactions_loses_nothing_and_doubles_nothing(make_site, keys, database_url):
+    site = make_site(database_url, workers=2, extra="claim_lease = 2s\n")
     sent = mails(keys)
     pending: queue.Queue = queue.Queue()
     for item in sent.items():
@@ -86,11 +86,11 @@ def test_kill_9_of_serve_during_smtp_transactions_loses_nothing_and_doubles_noth
     assert list((site.store_dir / "new").iterdir()) == []
 
 
-def test_kill_9_of_work_mid_batch_judges_each_message_once(tmp_path, keys, database_url):
+def test_kill_9_of_work_mid_batch_judges_each_message_once(make_site, keys, database_url):
     import subprocess
     import sys
 
-    site = make_receiver(tmp_path / "receiver", keys, database_url, extra="claim_lease = 1s\n")
+    site = make_site(database_url, extra="claim_lease = 1s\n")
     sent = mails(keys)
     for data in sent.values():
         assert site.run("ingest", input=data).returncode == 0

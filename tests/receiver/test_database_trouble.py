@@ -6,11 +6,11 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from cast.receiver import make_receiver, sealed_mail
+from cast.receiver import sealed_mail
 
 
-def test_work_survives_its_connection_being_terminated(tmp_path, keys, postgres, postgres_url):
-    site = make_receiver(tmp_path / "receiver", keys, postgres_url)
+def test_work_survives_its_connection_being_terminated(tmp_path, make_site, keys, postgres, postgres_url):
+    site = make_site(postgres_url)
     name = postgres_url.rsplit("/", 1)[1]
     worker = subprocess.Popen([sys.executable, "-m", "tkalert.receiver", "--config", str(site.config), "work"],
                               stderr=open(tmp_path / "work.log", "wb"))

@@ -7,7 +7,6 @@ import json
 
 from cast.config import write_config
 from cast.plugins import run_tkalert
-from cast.receiver import make_receiver
 from cast.smtp import smtp_server
 
 ALERT = ["--type=service", "--host=web01", "--service=HTTP", "--service-status=CRITICAL",
@@ -65,8 +64,8 @@ def test_the_mta_pipe_stores_and_the_worker_accepts(site, keys, tmp_path, monkey
     assert site.rows("SELECT channel FROM receiver_message") == [("pipe",)]
 
 
-def test_https_with_the_senders_pin(tmp_path, keys, certificate, database_url, monkeypatch):
-    site = make_receiver(tmp_path / "receiver", keys, database_url, certificate=certificate)
+def test_https_with_the_senders_pin(tmp_path, make_site, keys, certificate, database_url, monkeypatch):
+    site = make_site(database_url, certificate=certificate)
     try:
         site.serve()
         extra = (f"url = https://127.0.0.1:{site.https_port}/ingest\npin_sha256 = {certificate.sha256}\n")

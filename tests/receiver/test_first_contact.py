@@ -5,11 +5,10 @@ forgets the old one; and the vendor's own trouble (a wrong passphrase) quarantin
 from __future__ import annotations
 
 from cast import mails
-from cast.receiver import make_receiver
 
 
-def test_first_contact_pins_the_attached_key_and_later_mails_need_none(tmp_path, keys, database_url):
-    site = make_receiver(tmp_path / "receiver", keys, database_url, trust=False)
+def test_first_contact_pins_the_attached_key_and_later_mails_need_none(make_site, keys, database_url):
+    site = make_site(database_url, trust=False)
     first = mails.sealed_mail(keys, mails.document(sequence=1), attach=True)
     later = mails.sealed_mail(keys, mails.document("service", sequence=2))
     stranger = keys.signer("stranger")
@@ -27,12 +26,13 @@ def test_first_contact_pins_the_attached_key_and_later_mails_need_none(tmp_path,
     assert site.rows("SELECT pinned_key FROM receiver_system") == [(stranger.fingerprint,)]
 
 
-def test_a_wrong_vendor_passphrase_leaves_the_message_stored_not_quarantined(tmp_path, keys, database_url):
+def test_a_wrong_vendor_passphrase_leaves_the_message_stored_not_quarantined(tmp_path, make_site, keys,
+                                                                             database_url):
     """The legacy vendor key needs its passphrase; a wrong one is the receiver's fault, never the message's."""
     keys.legacy_vendor()
     wrong = tmp_path / "passphrase"
     wrong.write_text("not the passphrase")
-    site = make_receiver(tmp_path / "receiver", keys, database_url, extra=f"passphrase_file = {wrong}\n")
+    site = make_site(database_url, extra=f"passphrase_file = {wrong}\n")
     site.ok("contracts", "add", mails.LEGACY_AUTH_KEY, "--legacy")
     legacy = mails.mail(keys.legacy_seal(mails.legacy_document()), None, "inline")
     assert site.run("ingest", input=legacy).returncode == 0

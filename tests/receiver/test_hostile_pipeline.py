@@ -13,21 +13,20 @@ from cast import mails
 from cast.hostile import JUDGE_REPLAY_SYSTEM, JUDGE_SEQUENCE_SYSTEM, hostile_cases, setup
 from cast.keys import LEGACY_PASSPHRASE
 from cast.mails import LEGACY_AUTH_KEY, SYSTEM_ID
-from cast.receiver import make_receiver
 
 from tkalert.openpgp.keys import export_public
 
 SAME_ID = {"replay": ("duplicate", "duplicate")}
 
 
-def test_the_hostile_corpus_is_quarantined_case_by_case_and_the_receiver_keeps_going(tmp_path, keys,
+def test_the_hostile_corpus_is_quarantined_case_by_case_and_the_receiver_keeps_going(tmp_path, make_site, keys,
                                                                                     database_url):
     corpus = hostile_cases(keys)
     wanted = setup(keys)
     passphrase = tmp_path / "passphrase"
     passphrase.write_text(LEGACY_PASSPHRASE)
-    site = make_receiver(tmp_path / "receiver", keys, database_url,
-                         extra=f"replay_window = 0\npassphrase_file = {passphrase}\n")
+    site = make_site(database_url,
+                    extra=f"replay_window = 0\npassphrase_file = {passphrase}\n")
     key_file = tmp_path / "system.asc"
     key_file.write_bytes(export_public(keys.sender_home, keys.system))
     for system in (JUDGE_REPLAY_SYSTEM, JUDGE_SEQUENCE_SYSTEM):

@@ -9,7 +9,7 @@ import smtplib
 from pathlib import Path
 
 import pytest
-from cast.receiver import make_receiver, wait_for_port
+from cast.receiver import wait_for_port
 from cast.ports import free_port
 
 MAIL = b"From: a@customer.test\r\nTo: callhome@vendor.test\r\nX-Tkalert-Message-Id: m-1\r\n\r\nbody\r\n"
@@ -17,9 +17,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def small(tmp_path, keys):
+def small(make_site):
     lmtp = free_port()
-    made = make_receiver(tmp_path / "receiver", keys, extra=f"size_limit = 4096\nlmtp_listen = 127.0.0.1:{lmtp}\n")
+    made = make_site(extra=f"size_limit = 4096\nlmtp_listen = 127.0.0.1:{lmtp}\n")
     made.lmtp_port = lmtp
     yield made
     made.stop()
@@ -76,11 +76,11 @@ def test_nothing_outside_the_receiver_imports_it():
     assert offenders == []
 
 
-def test_https_answers_202_once_stored_413_over_the_limit_400_and_405(tmp_path, keys, certificate):
+def test_https_answers_202_once_stored_413_over_the_limit_400_and_405(make_site, certificate):
     import http.client
     import ssl
 
-    site = make_receiver(tmp_path / "https", keys, certificate=certificate, extra="size_limit = 4096\n")
+    site = make_site(name="https", certificate=certificate, extra="size_limit = 4096\n")
     try:
         site.serve()
         context = ssl.create_default_context(cafile=str(certificate.ca_file))

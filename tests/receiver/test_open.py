@@ -107,3 +107,49 @@ def _fingerprints_in(keys, armored: bytes) -> set[str]:
     shown = gpg(keys.vendor_home, "--with-colons", "--import-options", "show-only", "--import", input=armored)
     lines = shown.stdout.decode().splitlines()
     return {lines[i + 1].split(":")[9] for i, line in enumerate(lines) if line.startswith("pub:")}
+
+
+def test_trust_key_lets_later_messages_through_without_an_attachment(keys, tmp_path):
+    from tkalert.receiver.open import trust_key
+
+    home = keys.vendor_copy(tmp_path / "vendor")
+    stranger = keys.signer("stranger")
+    first = opened(keys, sealed_mail(keys, mails.document(system_id="tofu"), attach=True, signer=stranger),
+                   MemoryDirectory(), home)
+    trust_key(home, first.first_contact_key)
+    pinned = MemoryDirectory({"tofu": first.signer})
+    later = opened(keys, sealed_mail(keys, mails.document(system_id="tofu", sequence=2), signer=stranger), pinned,
+                   home)
+    assert later.signer == stranger.fingerprint and later.sequence == 2
+
+
+def test_caps_act_before_the_work(keys, pins):
+    from tkalert.document.reader import Limits as DocumentLimits
+    from tkalert.receiver.open import Limits
+
+    raw = sealed_mail(keys, mails.document())
+    cases = ((Limits(mail_bytes=len(raw) - 1), "too-large"), (Limits(gpg_seconds=0.001), "timeout"),
+             (Limits(document=DocumentLimits(max_bytes=100)), "too-large"))
+    for limits, reason in cases:
+        with pytest.raises(Refused) as refused:
+            opened(keys, raw, pins, limits=limits)
+        assert refused.value.reason == reason
+
+
+def test_workers_open_in_parallel_on_one_vendor_home(keys, pins):
+    from concurrent.futures import ThreadPoolExecutor
+
+    docs = [mails.document("service", sequence=n) for n in range(1, 17)]
+    raws = [sealed_mail(keys, doc, ("pgpmime", "inline", "https")[n % 3], attach=n % 2 == 0)
+            for n, doc in enumerate(docs)]
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda raw: opened(keys, raw, pins), raws))
+    assert [r.sequence for r in results] == list(range(1, 17))
+    assert [r.document for r in results] == docs
+
+
+def test_end_of_day_timestamp_is_the_next_midnight(keys, pins):
+    doc = mails.document()
+    start = doc.index(b"<timestamp>") + len(b"<timestamp>")
+    doc = doc[:start] + b"2026-12-03T24:00:00Z" + doc[doc.index(b"</timestamp>"):]
+    assert opened(keys, sealed_mail(keys, doc), pins).signed_at == datetime(2026, 12, 4, tzinfo=timezone.utc)

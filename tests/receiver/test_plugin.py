@@ -3,6 +3,7 @@ them (the plugin run as a child in a daemon's bare environment)."""
 
 from __future__ import annotations
 
+import pytest
 from cast import mails
 from cast.plugins import run_plugin
 
@@ -50,3 +51,24 @@ def test_every_option_is_in_the_man_page():
     source = (root / "plugins" / PLUGIN).read_text(encoding="utf-8")
     options = set(re.findall(r'"(--[a-z-]+)"', source)) | {"--version", "--help"}
     assert options and all(option in text for option in options)
+
+
+@pytest.mark.parametrize("args", [["-V"], ["--bogus"], ["--config", "{bad}"], ["--help"]])
+def test_monitoring_plugin_guidelines_nothing_on_stderr(args, tmp_path):
+    """-V prints name and version (0), a bad option or config is UNKNOWN (3), --help is 0; stderr stays empty."""
+    import subprocess
+    import sys
+
+    from cast.plugins import ROOT, daemon_env
+    from tkalert import __version__
+
+    bad = tmp_path / "receiver.conf"
+    bad.write_text("[receiver]\nsize_limt = 5\n")
+    done = subprocess.run([sys.executable, str(ROOT / "plugins" / PLUGIN), *(a.format(bad=bad) for a in args)],
+                          capture_output=True, text=True, env=daemon_env(), timeout=60, check=False)
+    expected = {"-V": 0, "--bogus": 3, "--config": 3, "--help": 0}[args[0]]
+    assert (done.returncode, done.stderr) == (expected, "")
+    if args == ["-V"]:
+        assert done.stdout.strip() == f"{PLUGIN} {__version__}"
+    if args[0] == "--config":
+        assert "UNKNOWN" in done.stdout and "size_limt" in done.stdout

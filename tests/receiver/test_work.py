@@ -110,3 +110,18 @@ def test_a_quarantined_message_retried_goes_through_the_same_path(db):
     assert Message.objects.get(pk=pk).state == "stored"
     token, batch = one.claim_batch()
     assert batch == [pk]
+
+
+def test_a_message_whose_workers_keep_dying_is_quarantined_not_claimed_forever(db):
+    from tkalert.receiver.models import Message
+    from tkalert.receiver.work import MAX_ATTEMPTS
+
+    (pk,) = stored_rows(1)
+    clock = Clock()
+    one = worker(db, clock)
+    for _ in range(MAX_ATTEMPTS + 1):  # each claim's worker "dies": the lease runs out
+        assert one.claim_batch()[1] == [pk]
+        clock.now += timedelta(seconds=db.claim_lease + 1)
+    assert one.run_once() == 1
+    message = Message.objects.get(pk=pk)
+    assert (message.verdict, message.reason) == ("quarantined", "too-many-attempts")

@@ -8,7 +8,8 @@ a verdict against the key pinned for the system. `unseal` is the short form the 
 gpg runs as a plain child process rather than through python-gnupg, for three reasons of hostile input:
 python-gnupg buffers the whole plaintext in memory and cannot stop gpg half-way, so a 10 KiB compression bomb would
 inflate to gigabytes; here the plaintext is read with a cap and gpg is killed past it, and also past a deadline.
-Status lines go to an unnamed temporary file (`--status-fd`), so a flood of them can never block gpg. The vendor
+The payload goes in, and plaintext, status lines (`--status-fd`) and stderr come out, through pipes served by one
+selector loop, so none fills up and blocks gpg. The vendor
 passphrase travels through a pipe (`--passphrase-fd`), never on the command line. `--trust-model always`: gpg's web
 of trust plays no part; the caller checks the signer's fingerprint against the pin itself.
 """
@@ -18,7 +19,6 @@ from __future__ import annotations
 import os
 import selectors
 import subprocess
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +31,7 @@ OPTIONS = ["--batch", "--no-tty", "--trust-model", "always", "--no-auto-key-retr
 # The signature states gpg announces after NEWSIG (doc/DETAILS in GnuPG), and ours for them.
 SIGNATURE_STATES = {"GOODSIG": "good", "EXPKEYSIG": "expired-key", "REVKEYSIG": "revoked-key",
                     "EXPSIG": "expired-signature", "BADSIG": "bad", "ERRSIG": "error"}
+STATUS_CAP = 1 << 20  # status lines or stderr past this come from a hostile message (thousands of signatures)
 BAD_PASSPHRASE = 11  # libgpg-error's GPG_ERR_BAD_PASSPHRASE, the low 16 bits of an ERROR status code
 
 
@@ -76,28 +77,24 @@ def decrypt(payload: bytes, home: Path, *, passphrase: str | None = None, keyrin
     with (an attached key, read-only). Raises SealError only for the vendor's own trouble: gpg missing, an unsafe
     home, a secret key whose passphrase is wrong or missing."""
     checked_home(home)
-    extra = ["--keyring", str(keyring)] if keyring else []
-    with tempfile.TemporaryFile() as source, tempfile.TemporaryFile() as status, \
-            tempfile.TemporaryFile() as stderr:
-        source.write(payload)
-        source.seek(0)
-        secret_fd, fds = _passphrase_pipe(passphrase)
-        command = ["gpg", "--homedir", str(home), *OPTIONS, "--status-fd", str(status.fileno()), *extra,
-                   *(["--passphrase-fd", str(secret_fd)] if secret_fd is not None else []), "--decrypt"]
-        try:
-            child = subprocess.Popen(command, stdin=source, stdout=subprocess.PIPE, stderr=stderr,
-                                     pass_fds=(status.fileno(), *fds))
-        except OSError as exc:
-            raise SealError(f"cannot run gpg: {exc.strerror} (install gnupg: apt-get install gnupg)") from None
-        finally:
-            for fd in fds:
-                os.close(fd)
-        plaintext, over_limit, timed_out = _read_capped(child, max_output, time.monotonic() + timeout)
-        status.seek(0)
-        stderr.seek(0)
-        lines = status.read().decode("utf-8", "replace").splitlines()
-        said = _last_line(stderr.read())
-    return _opening(plaintext, lines, over_limit, timed_out, said, home)
+    status_read, status_write = os.pipe()
+    secret_fd, fds = _passphrase_pipe(passphrase)
+    command = ["gpg", "--homedir", str(home), *OPTIONS, "--status-fd", str(status_write),
+               *(["--keyring", str(keyring)] if keyring else []),
+               *(["--passphrase-fd", str(secret_fd)] if secret_fd is not None else []), "--decrypt"]
+    try:
+        child = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 pass_fds=(status_write, *fds))
+    except OSError as exc:
+        os.close(status_read)
+        raise SealError(f"cannot run gpg: {exc.strerror} (install gnupg: apt-get install gnupg)") from None
+    finally:
+        for fd in (status_write, *fds):
+            os.close(fd)
+    with open(status_read, "rb", buffering=0) as status:
+        pumped = _pump(child, payload, status, max_output, time.monotonic() + timeout)
+    lines = pumped.status.decode("utf-8", "replace").splitlines()
+    return _opening(pumped.plaintext, lines, pumped.over_limit, pumped.timed_out, _last_line(pumped.stderr), home)
 
 
 def _passphrase_pipe(passphrase: str | None) -> tuple[int | None, tuple[int, ...]]:
@@ -109,39 +106,73 @@ def _passphrase_pipe(passphrase: str | None) -> tuple[int | None, tuple[int, ...
     return read_end, (read_end,)
 
 
-def _read_capped(child: subprocess.Popen, limit: int, deadline: float) -> tuple[bytes, bool, bool]:
-    chunks, size = [], 0
+@dataclass
+class _Pumped:
+    plaintext: bytes = b""
+    status: bytes = b""
+    stderr: bytes = b""
+    over_limit: bool = False
+    timed_out: bool = False
+
+
+def _pump(child: subprocess.Popen, payload: bytes, status, limit: int, deadline: float) -> _Pumped:
+    """Feed gpg the payload and read its plaintext, status and stderr at once, in one loop (no pipe ever fills
+    up and blocks gpg); stop gpg when an output passes its cap or the deadline passes."""
+    caps = {child.stdout: limit, status: STATUS_CAP, child.stderr: STATUS_CAP}
+    read: dict = {stream: [] for stream in caps}
+    sizes = dict.fromkeys(caps, 0)
+    view, offset = memoryview(payload), 0
+    os.set_blocking(child.stdin.fileno(), False)
     with selectors.DefaultSelector() as selector:
-        selector.register(child.stdout, selectors.EVENT_READ)
-        while True:
+        selector.register(child.stdin, selectors.EVENT_WRITE)
+        for stream in caps:
+            selector.register(stream, selectors.EVENT_READ)
+        while selector.get_map():
             left = deadline - time.monotonic()
             if left <= 0:
-                _stop(child)
-                return b"", False, True
-            if not selector.select(left):
-                continue
-            chunk = os.read(child.stdout.fileno(), 1 << 16)
-            if not chunk:
-                break
-            size += len(chunk)
-            if size > limit:
-                _stop(child)
-                return b"", True, False
-            chunks.append(chunk)
+                return _stop(child, _Pumped(timed_out=True))
+            for key, _ in selector.select(left):
+                stream = key.fileobj
+                if stream is child.stdin:
+                    offset = _feed(stream, view, offset)
+                    if offset >= len(view):
+                        selector.unregister(stream)
+                        stream.close()
+                    continue
+                chunk = os.read(stream.fileno(), 1 << 16)
+                if not chunk:
+                    selector.unregister(stream)
+                    continue
+                sizes[stream] += len(chunk)
+                if sizes[stream] > caps[stream]:
+                    return _stop(child, _Pumped(over_limit=True))
+                read[stream].append(chunk)
     try:
         child.wait(timeout=max(deadline - time.monotonic(), 0.1))
     except subprocess.TimeoutExpired:
-        _stop(child)
-        return b"", False, True
-    finally:
-        child.stdout.close()
-    return b"".join(chunks), False, False
+        return _stop(child, _Pumped(timed_out=True))
+    _close(child)
+    return _Pumped(*(b"".join(read[stream]) for stream in (child.stdout, status, child.stderr)))
 
 
-def _stop(child: subprocess.Popen) -> None:
+def _feed(stdin, view: memoryview, offset: int) -> int:
+    try:
+        return offset + os.write(stdin.fileno(), view[offset:offset + (1 << 16)])
+    except BrokenPipeError:  # gpg stopped reading (garbage, or it has seen enough): nothing more to give
+        return len(view)
+
+
+def _stop(child: subprocess.Popen, outcome: _Pumped) -> _Pumped:
     child.kill()
     child.wait()
-    child.stdout.close()
+    _close(child)
+    return outcome
+
+
+def _close(child: subprocess.Popen) -> None:
+    for stream in (child.stdin, child.stdout, child.stderr):
+        if not stream.closed:
+            stream.close()
 
 
 def _opening(plaintext: bytes, lines: list[str], over_limit: bool, timed_out: bool, said: str,

@@ -36,12 +36,16 @@ class Rules:
     clock_skew: float = 300.0
 
 
-def judge(message: Message, opened, rules: Rules, signer: str | None = None) -> Message:
-    """Decide and save `message` (and what its verdict changes); `opened` is an Opened or a Refused."""
+def judge(message: Message, opened, rules: Rules, signer: str | None = None, contracts: dict | None = None) -> Message:
+    """Decide and save `message` (and what its verdict changes); `opened` is an Opened or a Refused.
+    `contracts` caches the contract of each auth key for the rest of one transaction (a worker's batch)."""
     if _is_refusal(opened):
         return quarantine(message, opened.reason, opened.detail)
     record(message, opened, rules, signer)
-    contract = Contract.objects.filter(auth_key=opened.auth_key).first()
+    contracts = {} if contracts is None else contracts
+    if opened.auth_key not in contracts:
+        contracts[opened.auth_key] = Contract.objects.filter(auth_key=opened.auth_key).first()
+    contract = contracts[opened.auth_key]
     if contract is None:
         return quarantine(message, "unknown-auth-key", f"no contract has the auth key {opened.auth_key!r}")
     message.contract = contract
@@ -61,15 +65,15 @@ def judge(message: Message, opened, rules: Rules, signer: str | None = None) -> 
         return decide(message, REPLAY, replay,
                       f"sequence {opened.sequence} after {system.last_sequence} with a new message id")
     for event in opened.events:  # first: they were written before the digest, their sequences are lower
-        judge_event(message, event, rules)
+        judge_event(message, event, rules, contracts)
     accept(message, system, opened)
     return message
 
 
-def judge_event(digest: Message, event, rules: Rules) -> Message:
+def judge_event(digest: Message, event, rules: Rules, contracts: dict) -> Message:
     child = Message(parent=digest, raw=bytes(event.document), channel="digest", received_at=digest.received_at,
                     state=Message.State.DONE, processed_at=digest.processed_at)
-    return judge(child, event, rules, signer=digest.signer)
+    return judge(child, event, rules, signer=digest.signer, contracts=contracts)
 
 
 def record(message: Message, opened, rules: Rules, signer: str | None) -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import subprocess
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from tkalert.document.reader import Limits as DocumentLimits
@@ -38,6 +39,7 @@ __all__ = ["Directory", "Limits", "Opened", "Refused", "open_message", "trust_ke
 # gpg's signature states that refuse a message on their own, whoever the signer is.
 SIGNATURE_REFUSALS = {"bad": "bad-signature", "error": "bad-signature", "expired-key": "expired-key",
                       "revoked-key": "revoked-key", "expired-signature": "expired-signature"}
+MAX_SEQUENCE = (1 << 63) - 1  # a database's BIGINT
 
 
 @dataclass(frozen=True)
@@ -54,22 +56,18 @@ def open_message(raw: bytes, *, home: Path, passphrase: str | None, directory: D
     The receiver's own trouble (gpg missing, the vendor home unusable, a wrong vendor passphrase) raises
     tkalert.errors.SealError instead: the message is fine, it is to be retried once that is fixed."""
     envelope = read_envelope(raw, limits.mail_bytes, limits.key_bytes)
-    packets = _packets(envelope.payload)
-    opening = _decrypted(decrypt(packets, home, passphrase=passphrase, max_output=limits.document.max_bytes,
-                                 timeout=limits.gpg_seconds), limits)
-    root = _parsed(opening.plaintext, limits)
+    gpg = partial(decrypt, _packets(envelope.payload), home, passphrase=passphrase,
+                  max_output=limits.document.max_bytes, timeout=limits.gpg_seconds)
+    opening = _decrypted(gpg(), limits)
+    root = _guarded(parse_untrusted, opening.plaintext, limits.document)
     if not opening.signatures:
         if is_legacy(root):
             return _guarded(open_legacy, root, opening.plaintext, directory)
         raise Refused("unsigned", "the message is not signed (only TKalert 1.5 documents may be, for legacy "
                                   "contracts)")
     _guarded(validate, root)
-    system_id = root.findtext("system-id")
-    signer, first_contact_key = _trusted_signer(opening.signatures[0], system_id, envelope, directory,
-                                                lambda keyring: decrypt(packets, home, passphrase=passphrase,
-                                                                        keyring=keyring,
-                                                                        max_output=limits.document.max_bytes,
-                                                                        timeout=limits.gpg_seconds), home)
+    signer, first_contact_key = _trusted_signer(opening.signatures[0], root.findtext("system-id"), envelope,
+                                                directory, gpg, home)
     _check_claim(root.findtext("message-id"), claimed_id, envelope)
     return _opened(root, opening.plaintext, signer, first_contact_key)
 
@@ -111,10 +109,6 @@ def _decrypted(opening: Opening, limits: Limits) -> Opening:
     return opening
 
 
-def _parsed(plaintext: bytes, limits: Limits):
-    return _guarded(parse_untrusted, plaintext, limits.document)
-
-
 def _guarded(step, *args):
     try:
         return step(*args)
@@ -130,7 +124,7 @@ def _signature_state(signatures: tuple[Signature, ...]) -> None:
         raise Refused(refusal, f"signature by {signatures[0].signer or 'an unknown key'}: {signatures[0].state}")
 
 
-def _trusted_signer(signature: Signature, system_id: str, envelope: Envelope, directory: Directory, again,
+def _trusted_signer(signature: Signature, system_id: str, envelope: Envelope, directory: Directory, gpg,
                     home: Path) -> tuple[str, str | None]:
     """The pinned signer's fingerprint and, on first contact, the key to pin; or Refused."""
     pinned = _fingerprint(directory.pinned_key(system_id))
@@ -143,15 +137,15 @@ def _trusted_signer(signature: Signature, system_id: str, envelope: Envelope, di
         raise Refused("unknown-signer", f"signed by {signature.signer or 'an unknown key'}, which is not "
                                         f"{'in the vendor keyring' if pinned else 'pinned'} for system "
                                         f"{system_id!r}, and no key is attached")
-    return _with_attached_key(envelope.attached_key, signature, pinned, system_id, again, home)
+    return _with_attached_key(envelope.attached_key, signature, pinned, system_id, gpg, home)
 
 
-def _with_attached_key(armored: bytes, signature: Signature, pinned: str | None, system_id: str, again,
+def _with_attached_key(armored: bytes, signature: Signature, pinned: str | None, system_id: str, gpg,
                        home: Path) -> tuple[str, str | None]:
     try:
         with AttachedKey(armored) as attached:
             if signature.state != "good":  # the vendor home lacks the signer's key: verify with the attached one
-                opening = again(attached.keyring)
+                opening = gpg(keyring=attached.keyring)
                 _signature_state(opening.signatures)
                 signature = opening.signatures[0] if opening.signatures else Signature("error", "")
             signer = signature.signer
@@ -183,11 +177,17 @@ def _opened(root, document: bytes, signer: str, first_contact_key: str | None) -
         embedded = tuple(_opened(event, _serialised(event), signer, first_contact_key)
                          for event in events if isinstance(event.tag, str))
         _check_digest(root, events, embedded)
+    sequence = int(root.findtext("sequence"))
+    if sequence > MAX_SEQUENCE:
+        raise Refused("schema", f"sequence {sequence} does not fit a 64-bit counter")
+    try:
+        signed_at = utc(root.findtext("timestamp"))
+    except (ValueError, OverflowError):
+        raise Refused("schema", f"timestamp {root.findtext('timestamp')} is out of range") from None
     return Opened(document_type=root.tag, legacy=False, auth_key=root.findtext("authkey", "").strip(),
-                  system_id=root.findtext("system-id"), message_id=root.findtext("message-id"),
-                  sequence=int(root.findtext("sequence")), signed_at=utc(root.findtext("timestamp")),
-                  signer=signer, first_contact_key=first_contact_key, fields=fields_of(root), events=embedded,
-                  document=document)
+                  system_id=root.findtext("system-id"), message_id=root.findtext("message-id"), sequence=sequence,
+                  signed_at=signed_at, signer=signer, first_contact_key=first_contact_key, fields=fields_of(root),
+                  events=embedded, document=document)
 
 
 def _check_digest(root, events, embedded: tuple[Opened, ...]) -> None:

@@ -9,7 +9,7 @@ in its fields but each in `events`, an `Opened` of its own.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
 
@@ -42,7 +42,8 @@ class Opened:
     signer: str | None  # fingerprint of the verified signer; None for legacy
     first_contact_key: str | None  # armored key the sender attached, when it is the signer's and nothing was pinned
     fields: dict[str, str]
-    events: tuple[Opened, ...]  # a digest's embedded events, each opened on its own (same signer); () otherwise
+    # a digest's embedded events, each opened on its own (same signer and first_contact_key); () otherwise
+    events: tuple[Opened, ...]
     document: bytes  # the verified XML plaintext (an embedded event: its own element, serialised)
 
 
@@ -61,7 +62,10 @@ def fields_of(root) -> dict[str, str]:
 
 
 def utc(text: str) -> datetime:
-    """tkalert.xsd's UtcTime (2026-12-03T09:30:00Z) as an aware datetime."""
+    """tkalert.xsd's UtcTime (2026-12-03T09:30:00Z) as an aware datetime; XML Schema's 24:00:00 is the next
+    day's midnight. ValueError or OverflowError when Python cannot hold it (9999-12-31T24:00:00Z)."""
+    if text.endswith("T24:00:00Z"):
+        return datetime.strptime(text[:10], "%Y-%m-%d").replace(tzinfo=timezone.utc) + timedelta(days=1)
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
 
 

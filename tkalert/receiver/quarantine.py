@@ -21,7 +21,7 @@ def retry(queryset) -> int:
     """Queue the quarantined messages of `queryset` again; how many were queued."""
     return queryset.filter(verdict=QUARANTINED, state=Message.State.DONE).update(
         state=Message.State.STORED, verdict="", reason="", detail="", claim_token="", claimed_at=None,
-        processed_at=None)
+        processed_at=None, attempts=0)
 
 
 def drop(queryset) -> int:

@@ -5,7 +5,8 @@ The steps, as healthchecks' sendalerts does them, each small and saying whether 
 2. `claim_batch` takes up to N `stored` rows (or `claimed` rows whose lease ran out: their worker died) with a
    compare-and-set UPDATE that sets this claim's token; only rows still in the expected state change hands, and
    PostgreSQL's `FOR UPDATE SKIP LOCKED` lets workers pass each other instead of queueing;
-3. `open` runs gpg outside any transaction (tkalert.receiver.open);
+3. `open_claimed` runs gpg outside any transaction (tkalert.receiver.open), a batch's messages in one thread per
+   core, so gpg works on every core while the database sees one writer per worker;
 4. `finish_batch` confirms each claim (`UPDATE ... WHERE id AND state='claimed' AND claim_token`, rowcount 1
    wins) and judges it, the whole batch in one transaction (one commit, one fsync on SQLite, instead of one per
    message): a row another worker took over meanwhile is skipped, nothing of this worker's is kept for it. If two
@@ -20,6 +21,7 @@ SealError) is not the message's fault: the claim is released, the message stays 
 
 from __future__ import annotations
 
+import os
 import secrets
 import time
 from dataclasses import dataclass
@@ -34,6 +36,8 @@ from tkalert.receiver.judge import Rules, judge
 from tkalert.receiver.models import Message
 
 CLAIM = 20
+OPEN_THREADS = os.cpu_count() or 1
+MAX_ATTEMPTS = 10  # claims of one message whose worker died each time: the message itself kills workers
 TROUBLE_PAUSE = 30.0
 DATABASE_PAUSE = 5.0
 
@@ -58,6 +62,7 @@ class Worker:
         self.limits = Limits(mail_bytes=self.config.size_limit)
         self._passphrase = self.config.passphrase()
         self.trouble: str | None = None
+        self._openers = None
 
     def run_once(self) -> int:
         """Import, then claim and process one batch; how many messages were judged (0: nothing to do)."""
@@ -65,11 +70,23 @@ class Worker:
 
         import_stored(self.config.store_dir)
         token, ids = self.claim_batch()
-        outcomes, first_contact = [], False
-        for message_id in ids:
+        try:
+            return self.process_batch(token, ids)
+        except Exception:
+            # not judged: back to stored at once rather than after the lease (a dropped connection, a bug)
+            Message.objects.filter(id__in=ids, state=Message.State.CLAIMED, claim_token=token).update(
+                state=Message.State.STORED, claim_token="", claimed_at=None)
+            raise
+
+    def process_batch(self, token: str, ids: list[int]) -> int:
+        """Open the claimed messages (in threads), judge them in one transaction; how many were judged."""
+        attempts = dict(Message.objects.filter(id__in=ids).values_list("id", "attempts"))
+        outcomes = [(i, self.poison(attempts[i])) for i in ids if attempts.get(i, 0) > MAX_ATTEMPTS]
+        to_open = [i for i in ids if attempts.get(i, 0) <= MAX_ATTEMPTS]
+        first_contact = False
+        for message_id, opened in zip(to_open, self.openers().map(self.open_claimed, to_open), strict=True):
             # after a first contact, the rest waits until its key is pinned: they may need it to be opened
-            opened = None if self.trouble or first_contact else self.open_claimed(message_id)
-            if opened is None:
+            if opened is None or self.trouble or first_contact:
                 self.release(message_id, token)
             else:
                 outcomes.append((message_id, opened))
@@ -78,6 +95,15 @@ class Worker:
         for message_id, opened in outcomes:
             self.import_pinned_key(message_id, opened)
         return judged
+
+    def openers(self):
+        """Threads that open a batch's messages at once: gpg runs outside the GIL, one per core, while the
+        database sees one writer per worker (each thread reads with its own connection)."""
+        if self._openers is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._openers = ThreadPoolExecutor(OPEN_THREADS, thread_name_prefix="open")
+        return self._openers
 
     def run(self, stop=lambda: False, idle: float = 0.5, once: bool = False) -> int:
         """Batches until `stop()` (or, `once`, until nothing is left); how many messages were judged. A database
@@ -124,8 +150,11 @@ class Worker:
 
     def open_claimed(self, message_id: int):
         """Opened or Refused; None on the receiver's own trouble (open's SealError), noted in `self.trouble`."""
+        from django.db import close_old_connections
+
         from tkalert.receiver.open import Refused, open_message
 
+        close_old_connections()  # this opener thread's connection, when the database dropped it
         raw = Message.objects.values_list("raw", flat=True).get(pk=message_id)
         try:
             return open_message(bytes(raw), home=self.config.gnupg_home, passphrase=self._passphrase,
@@ -138,6 +167,13 @@ class Worker:
         except Exception as exc:  # a bug: quarantined (retryable once fixed), never a dead worker
             self.log(f"message #{message_id}: cannot open: {type(exc).__name__}: {one_line(exc)}")
             return Refused("open-failed", f"{type(exc).__name__}: {one_line(exc)}")
+
+    @staticmethod
+    def poison(attempts: int):
+        from tkalert.receiver.open import Refused
+
+        return Refused("too-many-attempts", f"claimed {attempts} times, each time its worker died before judging it "
+                                            "(see the workers' log; quarantine retry once fixed)")
 
     def release(self, message_id: int, token: str) -> None:
         Message.objects.filter(id=message_id, state=Message.State.CLAIMED, claim_token=token).update(
@@ -161,7 +197,7 @@ class Worker:
             return 0
         try:
             with transaction.atomic():
-                judged = [self.judge_claimed(message_id, token, opened) for message_id, opened in outcomes]
+                judged = self.judge_batch(token, outcomes)
         except IntegrityError:  # a racing worker accepted one of these ids first: one by one, once more each
             judged = [self.finish(message_id, token, opened) for message_id, opened in outcomes]
         for message in filter(None, judged):
@@ -178,6 +214,20 @@ class Worker:
             except IntegrityError:
                 continue
         return None
+
+    def judge_batch(self, token: str, outcomes: list) -> list[Message | None]:
+        """Inside a transaction: confirm the batch's claims at once (the rows still ours are locked, then set
+        done: one compare-and-set for the batch), then judge each; None for a row another worker took over."""
+        ids = [message_id for message_id, _ in outcomes]
+        mine = Message.objects.select_for_update().filter(id__in=ids, state=Message.State.CLAIMED,
+                                                          claim_token=token)
+        won = set(mine.values_list("id", flat=True))
+        Message.objects.filter(id__in=won, state=Message.State.CLAIMED, claim_token=token).update(
+            state=Message.State.DONE, processed_at=self.clock())
+        rows = Message.objects.defer("raw").in_bulk(won)
+        contracts: dict = {}
+        return [judge(rows[message_id], opened, self.rules, contracts=contracts) if message_id in won else None
+                for message_id, opened in outcomes]
 
     def judge_claimed(self, message_id: int, token: str, opened) -> Message | None:
         """Inside a transaction: the compare-and-set that confirms the claim, then the judge."""

@@ -1,12 +1,15 @@
 """Import: the store's files become `stored` Message rows, then the files go (the database holds the raw bytes).
 
-Several workers may import at once: the row's unique `store_name` decides who imported a file (INSERT ... ON
-CONFLICT DO NOTHING), and whoever sees the file next removes it. A worker killed between the commit and the
-unlink leaves a file the next import finds already in the table: it is removed, never imported twice.
+One worker imports at a time (a non-blocking flock on `import.lock` in the store: the others skip the step rather
+than read the same files for nothing). Correctness does not rest on the lock: the row's unique `store_name`
+decides who imported a file (INSERT ... ON CONFLICT DO NOTHING), and whoever sees the file next removes it. A
+worker killed between the commit and the unlink leaves a file the next import finds already in the table: it is
+removed, never imported twice.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 from datetime import datetime, timezone
 from pathlib import Path
@@ -20,7 +23,23 @@ BATCH = 200
 
 
 def import_stored(store_dir: Path, limit: int = BATCH) -> int:
-    """Import up to `limit` files from new/; how many files were taken off the store."""
+    """Import up to `limit` files from new/ unless another worker is importing; how many files were taken."""
+    try:
+        lock = os.open(store_dir / "import.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except FileNotFoundError:
+        return 0  # no store yet: nothing came in
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(lock)
+        return 0
+    try:
+        return _import(store_dir, limit)
+    finally:
+        os.close(lock)
+
+
+def _import(store_dir: Path, limit: int) -> int:
     batch: list[tuple[Stored, bytes]] = []
     for stored in waiting(store_dir)[:limit]:
         try:
