@@ -33,29 +33,28 @@ def setup(root: Path, database: str | None):
 
 
 def generate(count: int) -> int:
+    """The systems, written 20,000 at a time by one executemany (tkalert.receiver.outbox.insert_new)."""
     from django.db import connection, transaction
 
     from tkalert.receiver.models import Contract, System
+    from tkalert.receiver.outbox import insert_new
 
     contracts = [Contract.objects.create(auth_key=f"bench-{n}", customer=f"Customer {n}", created_at=NOW).pk
                  for n in range(10)]
-    overdue = 0
-    rows = []
+    overdue, rows = 0, []
     for n in range(count):
         late = n % 100 == 7
         overdue += late
         seen = NOW - timedelta(hours=50 if late else 1, seconds=n % 3600)
-        rows.append(System(system_id=f"sys-{n:07}", contract_id=contracts[n % 10], last_seen=seen,
-                           due_at=seen + timedelta(hours=50), contact_mail=f"admin{n % 10}@customer.test"))
-        if len(rows) == 20000:
+        rows.append({"system_id": f"sys-{n:07}", "contract": contracts[n % 10], "pinned_key": "", "public_key": "",
+                     "last_seen": seen, "contact_name": "", "contact_mail": f"admin{n % 10}@customer.test",
+                     "replays": 0, "due_at": seen + timedelta(hours=50)})
+        if len(rows) == 20000 or n == count - 1:
             with transaction.atomic():
-                System.objects.bulk_create(rows, batch_size=5000)
+                insert_new(System, rows)
             rows = []
-    with transaction.atomic():
-        System.objects.bulk_create(rows, batch_size=5000)
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
     return overdue
 
 

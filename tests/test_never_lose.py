@@ -12,7 +12,6 @@ import socket
 import stat
 import threading
 import time
-from dataclasses import replace
 from pathlib import Path
 
 from cast.config import write_config
@@ -102,7 +101,7 @@ def test_a_poison_entry_goes_to_failed_and_the_queue_behind_it_moves(tmp_path, k
     site = open_site(settings)
     [good, other] = list(site.outbox.entries("outbox"))
     # an entry as an older version could leave it: a recipient that no mail can carry
-    poison = new_entry(replace(good.message, message_id="poison-0001"), time.time(), "queued",
+    poison = new_entry(good.message.replace(message_id="poison-0001"), time.time(), "queued",
                        override_to="x@y.test\r\nBcc: z@evil.test")
     site.outbox.add(poison)
     smtp_sink.start()

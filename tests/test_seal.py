@@ -8,7 +8,7 @@ from cast.config import write_config
 from cast.keys import gpg
 from cast.plugins import run_tkalert
 from tkalert.errors import SealError
-from tkalert.openpgp.seal import seal_document
+from tkalert.openpgp.seal import seal_document, sealed
 
 DOC = b"<heartbeat/>"
 
@@ -80,3 +80,50 @@ def test_cli_reports_seal_failure_in_one_line(keys, tmp_path, smtp_sink, monkeyp
     check = run_tkalert("--type=heartbeat", "--check")
     assert check.returncode == 2
     assert check.stdout.decode().startswith("tkalert/") and "- CRITICAL|runtime=" in check.stdout.decode()
+
+
+def test_success_needs_the_status_lines_not_only_exit_0():
+    signed = "[GNUPG:] KEY_CONSIDERED X 0\n[GNUPG:] BEGIN_ENCRYPTION 2 9\n[GNUPG:] SIG_CREATED S 22 8 00 1 X\n" \
+             "[GNUPG:] END_ENCRYPTION\n"
+    assert sealed(0, "gpg: WARNING: unsafe permissions\n" + signed, signed=True)
+    assert not sealed(2, signed, signed=True)
+    assert not sealed(0, signed.replace("SIG_CREATED", "SIG_SKIPPED"), signed=True)
+    assert not sealed(0, signed.replace("[GNUPG:] END_ENCRYPTION\n", ""), signed=True)
+    assert sealed(0, signed.replace("SIG_CREATED", "NOTHING"), signed=False)
+    assert not sealed(0, "gpg: SIG_CREATED END_ENCRYPTION\n", signed=False)  # only status lines count
+
+
+def test_one_gpg_process_and_no_python_gnupg_on_success(keys, tmp_path):
+    """The hook's success path starts gpg once and imports neither python-gnupg (its import and version probe cost
+    every event a second gpg process) nor subprocess."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import os, sys\n"
+        "from pathlib import Path\n"
+        "from tkalert.openpgp.seal import seal_document\n"
+        "runs = []\n"
+        "real = os.posix_spawnp\n"
+        "def counting(path, argv, *a, **k):\n"
+        "    runs.append(argv[0])\n"
+        "    return real(path, argv, *a, **k)\n"
+        "os.posix_spawnp = counting\n"
+        f"out = seal_document(b'<x/>', Path({str(keys.sender_home)!r}), ({keys.vendor!r},), {keys.system!r})\n"
+        "assert out.startswith(b'-----BEGIN PGP MESSAGE-----'), out\n"
+        "print(runs, 'gnupg' in sys.modules, 'subprocess' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "['gpg'] False False", done.stdout + done.stderr
+
+
+def test_a_document_larger_than_a_pipe_goes_through_whole(keys):
+    """gpg's stdin, stdout and stderr are pipes of 64 KiB: a report of megabytes must neither block nor be cut."""
+    document = b"<report>" + b"x" * 3_000_000 + b"</report>"
+    plaintext, signer = keys.decrypt(seal_document(document, keys.sender_home, (keys.vendor,), keys.system))
+    assert plaintext == document and signer == keys.system
+
+
+def test_gpg_refusing_before_reading_all_input_is_a_seal_error_not_a_hang(keys):
+    with pytest.raises(SealError, match="is not in the keyring"):
+        seal_document(b"<report>" + b"x" * 3_000_000 + b"</report>", keys.sender_home, ("0" * 40,), keys.system)

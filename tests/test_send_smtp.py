@@ -121,3 +121,48 @@ def test_gnupg_config_names_the_home_as_in_15(tmp_path, keys, smtp_sink, monkeyp
     assert done.returncode == 0, done.stderr
     assert f"setting --gnupg-config={keys.sender_home / 'gnupg.conf'}" in done.stderr.decode()
     assert keys.decrypt(payload_of(smtp_sink.emails()[0]))[1] == keys.system
+
+
+def fingerprints_in(tmp_path, armored: bytes) -> list[str]:
+    import subprocess
+
+    home = tmp_path / "show-keys"
+    home.mkdir(mode=0o700, exist_ok=True)
+    listed = subprocess.run(["gpg", "--homedir", str(home), "--batch", "--with-colons", "--show-keys"],
+                            input=armored, capture_output=True, check=True).stdout.decode()
+    return [line.split(":")[9] for line in listed.splitlines() if line.startswith("fpr:")]
+
+
+def test_the_system_public_key_travels_with_every_message(config, keys, smtp_sink, tmp_path):
+    """RFC 3156 section 7: multipart/mixed, the sealed multipart/encrypted first, this system's key second, so the
+    receiver can pin it on first contact; exported once into state_dir, not per event."""
+    from tkalert.sender.deliver.mail import attached_key
+
+    for _ in range(2):
+        assert run_tkalert(*ALERT).returncode == 0
+    for mail in smtp_sink.emails():
+        assert mail.get_content_type() == "multipart/mixed"
+        assert [p.get_content_type() for p in mail.iter_parts()] == ["multipart/encrypted", "application/pgp-keys"]
+        key = attached_key(mail)
+        assert b"PRIVATE" not in key and fingerprints_in(tmp_path, key)[0] == keys.system
+        assert vendor_reads(keys, mail)[1] == keys.system
+    (kept,) = (tmp_path / "state").glob("system-key-*.asc")
+    assert kept.name == f"system-key-{keys.system}.asc"
+
+
+def test_attach_key_no_sends_the_plain_rfc_3156_mail(config, keys, smtp_sink):
+    config.write_text(config.read_text().replace("[tkalert]\n", "[tkalert]\nattach_key = no\n", 1))
+    assert run_tkalert(*ALERT).returncode == 0
+    (mail,) = smtp_sink.emails()
+    assert mail.get_content_type() == "multipart/encrypted"
+    assert vendor_reads(keys, mail)[1] == keys.system
+
+
+def test_inline_format_with_the_key(config, keys, smtp_sink):
+    from tkalert.sender.deliver.mail import attached_key
+
+    config.write_text(config.read_text().replace("timeout = ", "format = inline\ntimeout = ", 1))
+    assert run_tkalert(*ALERT).returncode == 0
+    (mail,) = smtp_sink.emails()
+    assert [p.get_content_type() for p in mail.iter_parts()] == ["text/plain", "application/pgp-keys"]
+    assert attached_key(mail) and vendor_reads(keys, mail)[1] == keys.system

@@ -13,7 +13,6 @@ import subprocess
 import sys
 import time
 import uuid
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -193,7 +192,7 @@ def test_any_text_is_an_alert_with_a_valid_document_or_one_message_error(text):
     except MessageError as exc:
         assert "\n" not in str(exc)
         return
-    checked = replace(event, auth_key="k").checked()
+    checked = event.replace(auth_key="k").checked()
     parse_valid(build_document(checked, Stamp(str(uuid.uuid4()), "system", 1, 1_700_000_000.0)))
 
 

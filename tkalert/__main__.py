@@ -1,7 +1,5 @@
-"""`python -m tkalert`: the same as the `tkalert` command."""
+"""`python -m tkalert`: the same as the `tkalert` command (tkalert.cli.run: main, flush, os._exit)."""
 
-import sys
+from tkalert.cli import run
 
-from tkalert.cli import main
-
-sys.exit(main())
+run()

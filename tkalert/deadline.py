@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import TypeVar
-
-T = TypeVar("T")
 
 
 class StillRunning(Exception):
     """The step did not finish within its seconds; it may still complete in its thread."""
 
 
-def call_within(seconds: float, step: Callable[[], T], name: str) -> T:
+def call_within(seconds: float, step: Callable[[], object], name: str):
     outcome: dict = {}
 
     def run() -> None:

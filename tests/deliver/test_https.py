@@ -114,3 +114,32 @@ def test_bad_options_are_refused(settings_with, options, words):
     settings = settings_with(https(options.pop("url", "https://127.0.0.1:1/in"), **options))
     with pytest.raises(ConfigError, match=words):
         open_transport(settings.destinations[0], settings)
+
+
+def test_with_the_system_key_the_body_is_the_multipart_mixed_entity(https_receiver, settings_with, sealed,
+                                                                    certificate):
+    """attach_key = yes: the same multipart/mixed entity a mail carries, its Content-Type in the request header;
+    the key comes from the export kept in state_dir (no gpg here)."""
+    import email
+    from email import policy
+
+    from tkalert.sender.deliver.mail import attached_key, payload_of
+
+    receiver = https_receiver()
+    fingerprint = "A" * 40
+    settings = settings_with(https(receiver.url, pin_sha256=certificate.sha256)).replace(system_key=fingerprint)
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    key = b"-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nmDMEZ\n=abcd\n-----END PGP PUBLIC KEY BLOCK-----\n"
+    (settings.state_dir / f"system-key-{fingerprint}.asc").write_bytes(key)
+    [outcome] = deliver(settings, [sealed()])
+    assert outcome.delivered, outcome.error
+    _, headers, body = receiver.posts[0]
+    assert headers["Content-Type"].startswith("multipart/mixed; boundary=")
+    assert headers["X-Tkalert-Message-Id"] == sealed().message_id
+    entity = email.message_from_bytes(f"Content-Type: {headers['Content-Type']}\r\n\r\n".encode() + body,
+                                      policy=policy.default)
+    assert [p.get_content_type() for p in entity.iter_parts()] == ["multipart/encrypted", "application/pgp-keys"]
+    assert payload_of(entity).replace(b"\r\n", b"\n") == sealed().payload
+    assert attached_key(entity).replace(b"\r\n", b"\n") == key
+    [outcome] = deliver(settings.replace(attach_key=False), [sealed(2)])
+    assert receiver.posts[1][1]["Content-Type"] == "application/pgp-encrypted"

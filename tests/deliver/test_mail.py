@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import email
+
+import pytest
 from email import policy
 
 from tkalert.sender.deliver.mail import compose
@@ -70,3 +72,86 @@ def test_payload_of_reads_every_body_back(sealed):
                             (sealed(encrypted=False, payload=b"<heartbeat/>"), "pgpmime")]:
         _, mail = parsed(message, format)
         assert unix(payload_of(mail)) == message.payload
+
+
+# --- the hook's byte writer against `email` ----------------------------------------------------------------------
+
+KEY = b"-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nmDMEZ1234567890abcdef\n=wxyz\n-----END PGP PUBLIC KEY BLOCK-----\n"
+
+
+def same_apart_from_date_and_boundaries(raw: bytes) -> bytes:
+    import re
+
+    raw = re.sub(rb"Date: [^\r\n]*", b"Date: -", raw)
+    boundaries = re.findall(rb'boundary="([^"]+)"', raw)
+    for number, boundary in enumerate(boundaries):
+        raw = raw.replace(boundary, b"BOUNDARY%d" % number)
+    return raw
+
+
+def structure(mail) -> list:
+    """Every part's headers (but Date, boundary) and decoded content, depth first."""
+    parts = []
+    for part in mail.walk():
+        headers = [(k, v) for k, v in part.items() if k != "Date"]
+        headers = [(k, v.split(";")[0] if "boundary" in v else v) for k, v in headers]
+        content = None if part.is_multipart() else part.get_payload(decode=True)
+        parts.append((part.get_content_type(), part.get_param("protocol"), headers, content, part.preamble))
+    return parts
+
+
+@pytest.mark.parametrize("format", ["pgpmime", "inline"])
+@pytest.mark.parametrize("key", [None, KEY], ids=["no key", "key"])
+def test_byte_writer_makes_what_email_makes_apart_from_date_and_boundary(sealed, format, key):
+    from tkalert.sender.deliver.mail import compose, mail_bytes
+
+    message = sealed()
+    written = mail_bytes(message, "tkalert@customer.example", "support@vendor.example", format, key)
+    composed = compose(message, "tkalert@customer.example", "support@vendor.example", format, key).as_bytes()
+    assert same_apart_from_date_and_boundaries(written) == same_apart_from_date_and_boundaries(composed)
+    mine, theirs = (email.message_from_bytes(raw, policy=policy.default) for raw in (written, composed))
+    assert structure(mine) == structure(theirs)
+    assert abs(mine["Date"].datetime.timestamp() - theirs["Date"].datetime.timestamp()) < 60
+    assert not mine.defects and all(not part.defects for part in mine.walk())
+
+
+def test_byte_writer_with_lf_line_ends_for_sendmail(sealed):
+    from tkalert.sender.deliver.mail import mail_bytes
+
+    written = mail_bytes(sealed(), "tkalert@customer.example", "support@vendor.example", "pgpmime", KEY, "\n")
+    assert b"\r" not in written and written.endswith(b"--\n")
+
+
+def test_unusual_headers_fall_back_to_email(sealed):
+    from tkalert.sender.deliver.mail import mail_bytes
+
+    written = mail_bytes(sealed(), "tkalert@kunde.example", "Süpport <support@vendor.example>", "pgpmime")
+    mail = email.message_from_bytes(written, policy=policy.default)
+    assert mail["To"].addresses[0].display_name == "Süpport" and written.isascii()
+
+
+@pytest.mark.parametrize("format", ["pgpmime", "inline"])
+def test_attached_key_is_the_second_part_of_multipart_mixed(sealed, format):
+    """The shape the receiver's trust on first use reads (RFC 3156 section 7)."""
+    from tkalert.sender.deliver.mail import attached_key, mail_bytes, payload_of
+
+    raw = mail_bytes(sealed(), "tkalert@customer.example", "support@vendor.example", format, KEY)
+    mail = email.message_from_bytes(raw, policy=policy.default)
+    assert mail.get_content_type() == "multipart/mixed"
+    first, second = mail.iter_parts()
+    assert first.get_content_type() == ("multipart/encrypted" if format == "pgpmime" else "text/plain")
+    assert second.get_content_type() == "application/pgp-keys" and second["Content-Transfer-Encoding"] == "7bit"
+    assert unix(attached_key(mail)) == KEY
+    assert unix(payload_of(mail)) == sealed().payload
+
+
+def test_https_entity_is_the_same_multipart_mixed(sealed):
+    from tkalert.sender.deliver.mail import attached_key, entity, payload_of
+
+    body, content_type = entity(sealed(), KEY)
+    assert content_type.startswith("multipart/mixed; boundary=")
+    mail = email.message_from_bytes(b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body,
+                                    policy=policy.default)
+    assert [p.get_content_type() for p in mail.iter_parts()] == ["multipart/encrypted", "application/pgp-keys"]
+    assert unix(payload_of(mail)) == sealed().payload and unix(attached_key(mail)) == KEY
+    assert entity(sealed(), None) == (sealed().payload, "application/pgp-encrypted")

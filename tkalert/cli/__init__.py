@@ -7,6 +7,7 @@ Every way out goes through one error boundary (tkalert.cli.boundary).
 
 from __future__ import annotations
 
+import os
 import sys
 
 from tkalert.cli.commands import COMMANDS
@@ -30,3 +31,22 @@ def _command_first(args: list[str]) -> list[str]:
     if len(args) >= 2 and args[0].startswith("--config=") and args[1] in COMMANDS:
         return [args[1], args[0], *args[2:]]
     return args
+
+
+def run() -> None:
+    """The `tkalert` console script: `main()`, then leave at once with its exit code.
+
+    Every file the command wrote is fsynced and closed by then (the spool's entries and records are fsynced
+    before the hook answers); what is left is the interpreter's teardown (module and object clean-up, a fifth of
+    the hook's time in a storm), which writes nothing. So stdout and stderr are flushed, a failure to flush them is
+    an exit code like any other write error, and the process ends with os._exit. In-process callers (the tests)
+    call `main(argv)`, which returns normally."""
+    code = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:  # the reader went away (`tkalert ... | head`): nothing more can be said
+        code = code or 1
+    except OSError:
+        code = code or 74  # EX_IOERR: the answer did not reach its reader
+    os._exit(code if isinstance(code, int) else 1)

@@ -9,15 +9,14 @@ everything else (help, version, errors, anything unusual) to the click command b
 from __future__ import annotations
 
 import os
-from typing import NamedTuple
 
 
-class Option(NamedTuple):
-    names: tuple[str, ...]
-    dest: str
-    metavar: str | None  # None: a flag
-    help: str
-    envvar: str | None = None
+class Option:
+    __slots__ = ("names", "dest", "metavar", "help", "envvar")
+
+    def __init__(self, names: tuple[str, ...], dest: str, metavar: str | None, help: str, envvar: str | None = None):
+        self.names, self.dest, self.help, self.envvar = names, dest, help, envvar
+        self.metavar = metavar  # None: a flag
 
 
 OPTIONS = (

@@ -7,7 +7,6 @@ line and its exit code, or as a plugin (`--type report --check`) one status line
 from __future__ import annotations
 
 import sys
-from dataclasses import replace
 
 import click
 
@@ -62,8 +61,8 @@ def report_from_hook(params: dict, settings, started: float, write_dump) -> int:
     from tkalert.cli.boundary import plugin_line
     from tkalert.document.event import absent_to_none
 
-    settings = replace(settings, **{key: absent_to_none(params[key]) or getattr(settings, key)
-                                    for key in ("auth_key", "contact_person", "contact_mail")})
+    settings = settings.replace(**{key: absent_to_none(params[key]) or getattr(settings, key)
+                                 for key in ("auth_key", "contact_person", "contact_mail")})
     if params["dump"] is not None:
         from tkalert.sender.pipeline import preview_report
 

@@ -7,7 +7,6 @@ hook: it imports the send path only.
 
 from __future__ import annotations
 
-import logging
 import sys
 import time
 from functools import lru_cache
@@ -16,9 +15,8 @@ from tkalert import __version__
 from tkalert.cli.options import OPTIONS, fast_parse
 from tkalert.cli.boundary import check_failure, command_failure, fail, guard, plugin_line
 from tkalert.errors import one_line
+from tkalert.log import log, set_up
 
-log = logging.getLogger("tkalert")
-LOG_FORMAT = "%(asctime)s [%(levelname)s] %(message)s"
 
 
 @lru_cache(maxsize=1)
@@ -70,8 +68,7 @@ def run_send(args: list[str]) -> int:
             return fail("interrupted", 130)
     if params is None:
         return 0
-    logging.basicConfig(level=logging.DEBUG if params["verbose"] else logging.WARNING, format=LOG_FORMAT,
-                        stream=sys.stderr)
+    set_up(params["verbose"])
     log.debug("Starting up")
     on_failure = check_failure(started) if check else command_failure("tkalert")
     return guard(lambda: _run(params, started), on_failure, verbose)

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import configparser
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Mapping
+from collections.abc import Mapping
 
 from tkalert.config.fields import Section
 from tkalert.errors import ConfigError, one_line
+from tkalert.record import Record
 
 DEFAULT_CONFIG = Path("/etc/tkalert/tkalert.conf")
 DEFAULT_GNUPG_CONFIG = Path("/etc/tkalert/gnupg.conf")
@@ -25,14 +25,13 @@ CONFIG_ENV = "TKALERT_CONFIG"
 
 MAIN_KEYS = {
     "enabled", "auth_key", "auth_key_file", "contact_person", "contact_mail", "system_id",
-    "state_dir", "spool_dir", "destinations", "syslog",
+    "state_dir", "spool_dir", "destinations", "syslog", "attach_key",
 }
 GNUPG_KEYS = {"home", "vendor_keys", "system_key"}
 INLINE_COMMENTS = (";", "#")
 
 
-@dataclass(frozen=True)
-class Destination:
+class Destination(Record):
     """One place messages go, from a `[destination NAME]` section; the transport reads its own options."""
 
     name: str
@@ -40,8 +39,7 @@ class Destination:
     options: Mapping[str, str]
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(Record):
     path: Path | None = None
     enabled: bool = True
     auth_key: str | None = None
@@ -55,8 +53,9 @@ class Settings:
     system_key: str | None = None
     destinations: tuple[Destination, ...] = ()
     syslog: str | None = "/dev/log"  # the syslog socket each message's way is logged to; None: not logged
+    attach_key: bool = True  # the system's public key goes with every sealed message (RFC 3156 section 7)
     # Sections other steps own ([spool], [storm], ...): they validate their own keys.
-    sections: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    sections: Mapping[str, Mapping[str, str]] = MappingProxyType({})
 
     def section(self, name: str) -> Mapping[str, str]:
         return self.sections.get(name, MappingProxyType({}))
@@ -105,6 +104,7 @@ def _settings_from(parser: configparser.ConfigParser, cfg_path: Path) -> Setting
         system_key=_fingerprint(gpg.text("system_key"), "system_key", gpg) if gpg.text("system_key") else None,
         destinations=destinations,
         syslog=_syslog(main.text("syslog")),
+        attach_key=main.boolean("attach_key", True),
         sections=MappingProxyType(others),
     )
 
@@ -133,10 +133,8 @@ def _destinations(parser, order: str | None, cfg_path: Path) -> tuple[Destinatio
 
 
 def _with_env_secrets(settings: Settings, env: Mapping[str, str]) -> Settings:
-    from dataclasses import replace
-
     if env.get(AUTH_KEY_ENV):
-        return replace(settings, auth_key=env[AUTH_KEY_ENV])
+        return settings.replace(auth_key=env[AUTH_KEY_ENV])
     return settings
 
 

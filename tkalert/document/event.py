@@ -11,10 +11,10 @@ carry, lone surrogates from undecodable argv bytes among them, are U+FFFD, so la
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields, replace
 
 from tkalert.document.text import xml_chars
 from tkalert.errors import UsageError
+from tkalert.record import Record
 
 EVENT_TYPES = ("heartbeat", "service", "host", "test")
 SERVICE_STATES = ("OK", "WARNING", "CRITICAL", "UNKNOWN")
@@ -39,8 +39,7 @@ def option_of(field: str) -> str:
     return "--" + field.replace("_", "-")
 
 
-@dataclass(frozen=True)
-class Event:
+class Event(Record):
     event_type: str = "heartbeat"  # --type
     auth_key: str | None = None
     contact_person: str | None = None
@@ -65,7 +64,7 @@ class Event:
     @classmethod
     def given_fields(cls) -> tuple[str, ...]:
         """The fields a caller fills from its options (everything but --type)."""
-        return tuple(f.name for f in fields(cls) if f.name != "event_type")
+        return tuple(name for name in cls.field_names() if name != "event_type")
 
     @property
     def is_alert(self) -> bool:
@@ -87,7 +86,7 @@ class Event:
         if missing:
             raise UsageError(f"--type={self.event_type} needs {option_of(missing[0])} "
                              "(or its value in the config file)")
-        return replace(self, **values)
+        return self.replace(**values)
 
 
 def absent_to_none(value):

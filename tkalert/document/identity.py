@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import re
-import uuid
 from pathlib import Path
 
 MACHINE_ID = Path("/etc/machine-id")
@@ -41,7 +40,10 @@ def stored_id(state_dir: Path) -> str | None:
 
 
 def derived_id(machine_id: Path = MACHINE_ID) -> tuple[str, str]:
-    """A new id and where it came from: the keyed hash of the machine id, else a random UUID."""
+    """A new id and where it came from: the keyed hash of the machine id, else a random UUID. (uuid is imported
+    here, not at the top: the hook reads a stored id and never needs it.)"""
+    import uuid
+
     try:
         raw = bytes.fromhex(machine_id.read_text(encoding="ascii").strip())
     except (OSError, UnicodeDecodeError, ValueError):

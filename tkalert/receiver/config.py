@@ -29,6 +29,7 @@ set with `contracts stages` and `contracts sink`, win over these):
   ticket_sink      mail | webhook | none: where alert episodes become tickets [none]
   ticket_mail      the ticket system's address (ticket_sink = mail)
   ticket_close_mail the address that resolves a ticket (RT: an alias with --action correspond-resolve) [ticket_mail]
+  ticket_wait      how long an update waits for the ticket system's reply (its tag) after the opening mail [10m]
   ticket_tag       regular expression of the ticket system's subject tag [any "[... #123]"]
   webhook_url      the JSON webhook (ticket_sink = webhook)
   webhook_secret_file  the HMAC-SHA256 key of the webhook's X-Tkalert-Signature
@@ -65,6 +66,7 @@ KNOWN = {
     "claim_lease": "5m", "replay_window": "1000", "clock_skew": "5m",
     "warn_after": "50h", "alarm_after": "75h", "repeat_every": None, "support_mail": None,
     "mail_from": "tkalert-receiver@localhost", "ticket_sink": "none", "ticket_mail": None, "ticket_close_mail": None,
+    "ticket_wait": "10m",
     "ticket_tag": r"\[[^]]*#[0-9]+\]", "webhook_url": None, "webhook_secret_file": None, "site_share": "0.8",
     "site_minimum": "3", "drift_limit": "5m", "sweep_every": "1m", "retry_max": "1h", "receipts": "yes",
     **WEB_KEYS,
@@ -86,6 +88,7 @@ class ActConfig:
     ticket_mail: str | None = None
     ticket_close_mail: str | None = None
     ticket_tag: str = r"\[[^]]*#[0-9]+\]"
+    ticket_wait: float = 600.0
     webhook_url: str | None = None
     webhook_secret_file: Path | None = None
     site_share: float = 0.8
@@ -225,6 +228,7 @@ def act_config(section: Section, relay: tuple[tuple[str, str], ...] = ()) -> Act
         support_mail=section.text("support_mail"), mail_from=section.text("mail_from"), ticket_sink=sink,
         ticket_mail=section.text("ticket_mail"),
         ticket_close_mail=section.text("ticket_close_mail") or section.text("ticket_mail"), ticket_tag=tag,
+        ticket_wait=section.duration("ticket_wait", positive=False),
         webhook_url=section.text("webhook_url"), webhook_secret_file=section.path("webhook_secret_file"),
         site_share=site_share, site_minimum=section.integer("site_minimum", low=1),
         drift_limit=section.duration("drift_limit"), sweep_every=section.duration("sweep_every"),

@@ -196,28 +196,31 @@ def write_notices(notices: list, act, now: datetime, done: Sweep) -> None:
     rows, sites = {}, SiteGroups([system for _, _, system, _ in notices], act)
     for silence, step, system, suffix in notices:
         group = sites.group_of(system)
-        recipient = recipient_of(step, [system] if group is None else group[1], act)
-        if not recipient:
-            continue
         if group is None:
+            recipient = recipient_of(step, [system], act)
             subject, body = stage_text(system, step, now)
             key, purpose = f"silence:{silence.pk}:stage:{step.position}{suffix}", "stage"
         else:
-            hour, members = group
+            hour, load = group
             key, purpose = f"site:{system.contract_id}:{step.position}:{hour:%Y%m%dT%H}{suffix}", "site"
+            if key in rows:
+                continue
+            members = load()
+            recipient = recipient_of(step, members, act)
             subject = site_subject(system.contract, len(members), step)
             body = site_body(system.contract, members, step, now)
-            done.site_notices += key not in rows
-        rows.setdefault(key, {"key": key, "kind": Outbox.Kind.MAIL.value, "purpose": purpose, "recipient": recipient,
-                              "subject": subject, "body": body, "headers": {}, "created_at": now, "due_at": now,
-                              "state": Outbox.State.PENDING.value, "claim_token": "", "attempts": 0,
-                              "last_error": "", "silence": silence.pk if group is None else None,
-                              "system": system.pk})
+            done.site_notices += 1
+        if recipient and key not in rows:
+            rows[key] = {"key": key, "kind": Outbox.Kind.MAIL.value, "purpose": purpose, "recipient": recipient,
+                         "subject": subject, "body": body, "headers": {}, "created_at": now, "due_at": now,
+                         "state": Outbox.State.PENDING.value, "claim_token": "", "attempts": 0, "last_error": "",
+                         "silence": silence.pk if group is None else None, "system": system.pk}
     insert_new(Outbox, list(rows.values()))
 
 
 class SiteGroups:
-    """Which due systems went silent together with most of their contract: one query per contract and batch."""
+    """Which due systems went silent together with most of their contract: per contract and batch one count, and
+    the silent neighbours' times only where a group can reach the share at all."""
 
     def __init__(self, systems: list[System], act):
         self.act, self.near = act, {}
@@ -226,26 +229,34 @@ class SiteGroups:
             if system.contract_id is not None:
                 by_contract.setdefault(system.contract_id, []).append(system)
         for contract_id, members in by_contract.items():
+            share = members[0].contract.site_share or act.site_share
             total = System.objects.filter(contract_id=contract_id, last_seen__isnull=False).count()
-            if total < act.site_minimum:
-                continue
-            low = min(s.last_seen for s in members) - HOUR
-            high = max(s.last_seen for s in members) + HOUR
-            around = list(System.objects.filter(contract_id=contract_id, last_seen__gte=low, last_seen__lte=high)
-                          .order_by("last_seen").only("system_id", "last_seen", "contact_mail"))
-            self.near[contract_id] = (total, around, [s.last_seen for s in around])
+            needed = max(act.site_minimum, share * total)
+            window = System.objects.filter(contract_id=contract_id,
+                                           last_seen__gte=min(s.last_seen for s in members) - HOUR,
+                                           last_seen__lte=max(s.last_seen for s in members) + HOUR)
+            if total < act.site_minimum or window.count() < needed:
+                continue  # not even all of the window's silent systems together would be a site
+            seen = sorted(window.values_list("last_seen", flat=True))
+            self.near[contract_id] = (needed, seen)
 
-    def group_of(self, system: System) -> tuple[datetime, list[System]] | None:
-        """(the hour the group fell silent in, its systems) when most of the contract went silent together."""
+    def group_of(self, system: System):
+        """(the hour the group fell silent in, a loader of its systems) when most of the contract went silent
+        together; None otherwise."""
         if system.contract_id not in self.near:
             return None
-        total, around, seen = self.near[system.contract_id]
-        first = bisect_left(seen, system.last_seen - HOUR)
-        members = around[first:bisect_right(seen, system.last_seen + HOUR)]
-        share = system.contract.site_share or self.act.site_share
-        if len(members) < self.act.site_minimum or len(members) < share * total:
+        needed, seen = self.near[system.contract_id]
+        low, high = system.last_seen - HOUR, system.last_seen + HOUR
+        first = bisect_left(seen, low)
+        if bisect_right(seen, high) - first < needed:
             return None
-        return members[0].last_seen.replace(minute=0, second=0, microsecond=0), members
+
+        def members() -> list[System]:  # loaded once per notice, not per member system
+            return list(System.objects.filter(contract_id=system.contract_id, last_seen__gte=low,
+                                              last_seen__lte=high).order_by("last_seen")
+                        .only("system_id", "last_seen", "contact_mail"))
+
+        return seen[first].replace(minute=0, second=0, microsecond=0), members
 
 
 def recipient_of(step: Step, systems: list[System], act) -> str:

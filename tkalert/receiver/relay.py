@@ -60,9 +60,28 @@ def deliver_due(config, now: datetime) -> int:
         token, rows = claim_due(now)
         if not rows:
             return sent
-        outcomes = send_all(config, rows, now)
+        held = {row.key for row in rows if waiting_for_ticket(row, now, config.act.ticket_wait)}
+        outcomes = send_all(config, [row for row in rows if row.key not in held], now)
         for row in rows:
-            sent += record(row, token, outcomes.get(row.key), now, config.act.retry_max)
+            if row.key in held:
+                hold(row, token, now)
+            else:
+                sent += record(row, token, outcomes.get(row.key), now, config.act.retry_max)
+
+
+def waiting_for_ticket(row: Outbox, now: datetime, wait: float) -> bool:
+    """A ticket mail's update waits until the opening mail is sent and the ticket system's reply taught its tag
+    (tickets.mail), at most `wait` after the opening went out: sent earlier, it would open a second ticket."""
+    if row.kind != Outbox.Kind.MAIL or row.purpose not in ("ticket-change", "ticket-close"):
+        return False
+    from tkalert.receiver.models import Episode
+
+    if Episode.objects.filter(pk=row.episode_id).exclude(ticket_ref="").exists():
+        return False
+    opening = Outbox.objects.filter(key=f"episode:{row.episode_id}:open").values_list("state", "sent_at").first()
+    if opening is None or opening[0] == Outbox.State.FAILED:
+        return False
+    return opening[0] != Outbox.State.SENT or now < opening[1] + timedelta(seconds=wait)
 
 
 def send_all(config, rows: list[Outbox], now: datetime) -> dict:
@@ -81,6 +100,12 @@ def send_all(config, rows: list[Outbox], now: datetime) -> dict:
         if row.kind == Outbox.Kind.WEBHOOK:
             outcomes[row.key] = post(config, row)
     return outcomes
+
+
+def hold(row: Outbox, token: str, now: datetime) -> None:
+    """Back to pending without an attempt counted: it waits for something else, not for the relay."""
+    Outbox.objects.filter(pk=row.pk, state=Outbox.State.SENDING, claim_token=token).update(
+        state=Outbox.State.PENDING, due_at=now + timedelta(seconds=FIRST_WAIT), claim_token="")
 
 
 def record(row: Outbox, token: str, outcome, now: datetime, retry_max: float) -> int:
@@ -108,6 +133,9 @@ def relay_transport(config):
     class RelayTransport(SmtpTransport):
         def default_sender(self, options) -> str:
             return config.act.mail_from
+
+        def plain(self) -> bool:  # the sender's byte-level fast path writes sealed messages only
+            return False
 
         def _send_one(self, outgoing: Outgoing):
             from tkalert.sender.deliver.outcome import Outcome

@@ -7,11 +7,10 @@ message id in a header.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from tkalert.record import Record
 
 
-@dataclass(frozen=True)
-class Facts:
+class Facts(Record):
     """What the spool and the transports may know of a document without opening it (never sent in clear)."""
 
     document_type: str  # heartbeat | alert | test | digest | report: the document's root element
@@ -21,8 +20,7 @@ class Facts:
     notification: str | None = None
 
 
-@dataclass(frozen=True)
-class SealedMessage:
+class SealedMessage(Record):
     message_id: str  # UUID, also in the document: a receiver deduplicates on it
     document_type: str  # heartbeat | alert | test | digest | report
     system_id: str

@@ -9,10 +9,7 @@ down is a result, not an exception.
 
 from __future__ import annotations
 
-import logging
 import time
-from contextlib import contextmanager
-from dataclasses import dataclass, replace
 from pathlib import Path
 
 from tkalert.config.settings import Settings
@@ -20,9 +17,10 @@ from tkalert.document.event import Event
 from tkalert.document.stamp import Stamp, new_message_id, next_sequence, system_id
 from tkalert.document.writer import build_document
 from tkalert.sender.message import Facts, SealedMessage
+from tkalert.log import log
+from tkalert.record import Record
 from tkalert.sender.owner import act_as_spool_owner
 
-log = logging.getLogger("tkalert")
 
 # Documented choice (tkalert(1), NOTIFICATION TYPES): these report no change of the monitored state, so they are
 # not sent at all; sending them as alerts would open tickets for planned work.
@@ -32,8 +30,7 @@ SKIPPED_TYPES = ("FLAPPING", "DOWNTIME")
 PLACEHOLDER_DOMAINS = ("example.com", "example.net", "example.org", "example", "invalid", "test", "localhost")
 
 
-@dataclass(frozen=True)
-class SendResult:
+class SendResult(Record):
     state: str  # delivery: sent | queued (safe in the spool, retried) | failed (in failed/, with the reason) | skipped
     document_type: str
     message_id: str | None = None
@@ -41,8 +38,7 @@ class SendResult:
     warnings: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class SendOptions:
+class SendOptions(Record):
     gnupg_home: Path
     encrypt: bool = True
     override_to: str | None = None
@@ -59,8 +55,7 @@ def complete_event(event: Event, settings: Settings) -> Event:
     """Fill what the command line left out from the config, then normalise and check the event."""
     from tkalert.document.event import absent_to_none
 
-    return replace(
-        event,
+    return event.replace(
         auth_key=absent_to_none(event.auth_key) or settings.auth_key,
         contact_person=absent_to_none(event.contact_person) or settings.contact_person,
         contact_mail=absent_to_none(event.contact_mail) or settings.contact_mail,
@@ -148,8 +143,12 @@ def seal(document: bytes, stamp: Stamp, facts: Facts, settings: Settings, option
 def seal_payload(document: bytes, settings: Settings, options: SendOptions) -> bytes:
     from tkalert.openpgp.seal import seal_document
 
+    from tkalert.sender.system_key import remember
+
     log.debug("Sealing with GnuPG home %s", options.gnupg_home)
-    return seal_document(document, options.gnupg_home, settings.vendor_keys, settings.system_key)
+    sealed = seal_document(document, options.gnupg_home, settings.vendor_keys, settings.system_key)
+    remember(settings, options.gnupg_home)  # the key the transports attach: exported once, while the home is known
+    return sealed
 
 
 def stamp_time(stamp: Stamp) -> str:
@@ -160,7 +159,7 @@ def stamp_time(stamp: Stamp) -> str:
 
 def spool(message: SealedMessage, settings: Settings, options: SendOptions) -> SendResult:
     """Write the message to the outbox first, then let the spool try delivery once (tkalert.sender.spool.submit)."""
-    from tkalert.sender.spool import submit
+    from tkalert.sender.spool.submission import submit  # not through the package: its lazy names need importlib
 
     with spool_errors(settings):
         submitted = submit(message, settings, make_digest=digest_maker(settings, options),
@@ -188,17 +187,18 @@ def send_event(event: Event, settings: Settings, options: SendOptions) -> SendRe
         return SendResult("skipped", document_type, reason=reason)
     warnings = tuple(w for w in (placeholder_warning(event),) if w)
     if options.private_spool:
-        return replace(_send_privately(event, settings, options), warnings=warnings)
+        return _send_privately(event, settings, options).replace(warnings=warnings)
     act_as_spool_owner(settings)
     document, stamp = render(event, settings)
-    return replace(seal_and_spool(document, stamp, facts_of(event), settings, options), warnings=warnings)
+    return seal_and_spool(document, stamp, facts_of(event), settings, options).replace(warnings=warnings)
 
 
 def check_options(settings: Settings, options: SendOptions) -> None:
     from tkalert.errors import ConfigError, UsageError
-    from tkalert.sender.deliver.address import mailbox_problem
 
     if options.override_to is not None:
+        from tkalert.sender.deliver.address import mailbox_problem
+
         problem = mailbox_problem(options.override_to)
         if problem:
             raise UsageError(f"--override-target-mail {options.override_to!r} {problem}")
@@ -264,7 +264,7 @@ def reseal_pending(settings: Settings, options: SendOptions) -> tuple[int, int]:
             waiting += 1
             continue
         now = time.time()
-        queued = entry.with_status("queued", message=replace(message, payload=sealed), next_try=now, last_error=None)
+        queued = entry.with_status("queued", message=message.replace(payload=sealed), next_try=now, last_error=None)
         site.outbox.save(queued)
         site.outbox.remove(message.message_id, "unsealed")
         note(settings, "queued", message, "sealed after the key was fixed")
@@ -272,22 +272,28 @@ def reseal_pending(settings: Settings, options: SendOptions) -> tuple[int, int]:
     return done, waiting
 
 
-@contextmanager
-def spool_errors(settings: Settings):
+class spool_errors:  # noqa: N801 (used as `with spool_errors(settings):`; a class: contextlib costs the hook)
     """An OSError while the message is not yet on disk: nothing is kept, the caller must try again (75), and
     the line says which file and why (a permission problem names the owner, never "free the disk")."""
-    from tkalert.errors import SpoolError
 
-    try:
-        yield
-    except PermissionError as exc:
-        from tkalert.cli.boundary import permission_line
+    def __init__(self, settings: Settings):
+        self.settings = settings
 
-        raise SpoolError(f"cannot write the spool: {permission_line(exc)}; nothing was sent") from None
-    except OSError as exc:
-        where = exc.filename or settings.spool_dir
-        raise SpoolError(f"cannot write the spool ({where}): {exc.strerror or exc}; nothing was sent "
-                         "(free the disk or fix spool_dir in [tkalert], then retry)") from None
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, exc, traceback) -> bool:
+        from tkalert.errors import SpoolError
+
+        if isinstance(exc, PermissionError):
+            from tkalert.cli.boundary import permission_line
+
+            raise SpoolError(f"cannot write the spool: {permission_line(exc)}; nothing was sent") from None
+        if isinstance(exc, OSError):
+            where = exc.filename or self.settings.spool_dir
+            raise SpoolError(f"cannot write the spool ({where}): {exc.strerror or exc}; nothing was sent "
+                             "(free the disk or fix spool_dir in [tkalert], then retry)") from None
+        return False
 
 
 def _send_privately(event: Event, settings: Settings, options: SendOptions) -> SendResult:
@@ -298,13 +304,13 @@ def _send_privately(event: Event, settings: Settings, options: SendOptions) -> S
     private = Path(tempfile.mkdtemp(prefix="tkalert-trial-"))
     try:
         sections = {name: values for name, values in settings.sections.items() if name != "archive"}
-        trial = replace(settings, spool_dir=private / "spool", state_dir=private / "state", sections=sections)
+        trial = settings.replace(spool_dir=private / "spool", state_dir=private / "state", sections=sections)
         document, stamp = render(event, trial)
         result = seal_and_spool(document, stamp, facts_of(event), trial, options)
     finally:
         shutil.rmtree(private, ignore_errors=True)
     if result.state in ("queued", "failed"):
-        return replace(result, state="failed", reason=f"{result.reason or 'not delivered'} (a trial send is not "
+        return result.replace(state="failed", reason=f"{result.reason or 'not delivered'} (a trial send is not "
                                                       "kept for a retry)")
     return result
 
@@ -322,7 +328,7 @@ def seal_digest(messages: list[SealedMessage], settings: Settings, options: Send
                             first.findtext("contact-name"), first.findtext("contact-mail"), stamp)
     # A digest is encrypted unless every message in it was sent in the clear (--disable-gpg-encryption): folding
     # must never take the protection off a message, nor add a seal that a debugging set-up cannot open.
-    options = replace(options, encrypt=any(m.encrypted for m in messages))
+    options = options.replace(encrypt=any(m.encrypted for m in messages))
     return seal(document, stamp, Facts("digest"), settings, options)
 
 

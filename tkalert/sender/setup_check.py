@@ -28,7 +28,6 @@ def run_checklist(config: str | None, gnupg_config: str | None = None, send: boo
 
 
 def _walk(config, gnupg_config, send, auth_key=None) -> Iterator[Step]:
-    from dataclasses import replace
 
     from tkalert.config.settings import CONFIG_ENV, DEFAULT_CONFIG, load_settings
 
@@ -42,7 +41,7 @@ def _walk(config, gnupg_config, send, auth_key=None) -> Iterator[Step]:
         yield from _key_hints(config, gnupg_config)
         return
     if auth_key:
-        settings = replace(settings, auth_key=auth_key)
+        settings = settings.replace(auth_key=auth_key)
     yield from _identity(settings, from_command_line=bool(auth_key))
     yield from _categories_and_health(settings)
     home = yield from _gnupg(settings, gnupg_config)

@@ -18,7 +18,6 @@ duplicate: 75 spool not writable, 78 configuration, 2 message not from the tkale
 from __future__ import annotations
 
 import sys
-from dataclasses import replace
 
 from tkalert.cli.boundary import command_failure, guard
 from tkalert.errors import TkalertError
@@ -76,7 +75,7 @@ def with_inventory(event, settings):
     except TkalertError as exc:  # serial and OS are optional: the alert goes out without them
         say(f"warning: no inventory lookup: {exc}")
         return event
-    return replace(event, serial=event.serial or inventory.get("serial"), os=event.os or inventory.get("os"))
+    return event.replace(serial=event.serial or inventory.get("serial"), os=event.os or inventory.get("os"))
 
 
 def say(line: str, code: int = 0) -> int:

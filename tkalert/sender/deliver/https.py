@@ -2,7 +2,10 @@
 
 One kept-alive connection per batch; every (re)connect walks connect -> TLS and checks the certificate before a
 byte of the request is sent. The body is the armored OpenPGP message (`application/pgp-encrypted`; the XML
-document as `application/xml` when not encrypted), the header `X-Tkalert-Message-Id` carries the message id.
+document as `application/xml` when not encrypted); with `attach_key = yes` (the default) it is the multipart/mixed
+MIME entity a mail would carry (tkalert.sender.deliver.mail.entity: the RFC 3156 multipart/encrypted part, then
+this system's public key as application/pgp-keys), sent as `Content-Type: multipart/mixed; boundary=...`. The
+header `X-Tkalert-Message-Id` carries the message id.
 Answers: 2xx delivered; 408, 429 and 5xx temporary; any other status (3xx, 4xx) permanent, as it means a wrong
 URL or a refused sender. Connection failures and time-outs are temporary, a certificate that fails its pin or
 verification is permanent.
@@ -37,7 +40,7 @@ from urllib.parse import urlsplit
 from tkalert import __version__
 from tkalert.config.settings import Destination, Settings
 from tkalert.sender.deliver.failure import TransportFailure, classify
-from tkalert.sender.deliver.mail import ID_HEADER
+from tkalert.sender.deliver.mail import ID_HEADER, entity
 from tkalert.sender.deliver.destination import REQUIRED, DestinationOptions
 from tkalert.sender.deliver.outcome import Outcome
 from tkalert.sender.deliver.probe import Step, run_steps
@@ -56,6 +59,7 @@ class HttpsTransport:
     def __init__(self, destination: Destination, settings: Settings):
         options = DestinationOptions(destination, settings, KNOWN)
         self.name = destination.name
+        self.settings = settings
         url = urlsplit(options.text("url"))
         if url.scheme != "https" or not url.hostname:
             raise options.error(f"url must be an https:// URL, not {options.text('url')!r}")
@@ -144,13 +148,14 @@ class HttpsTransport:
         os.replace(partial, self.tofu_file)
 
     def _post(self, connection: http.client.HTTPConnection, message: SealedMessage) -> Outcome:
-        headers = {
-            "Content-Type": "application/pgp-encrypted" if message.encrypted else "application/xml",
-            ID_HEADER: message.message_id,
-            "User-Agent": f"tkalert/{__version__}",
-        }
+        body, content_type = message.payload, "application/xml"
+        if message.encrypted:
+            from tkalert.sender.system_key import attachment
+
+            body, content_type = entity(message, attachment(self.settings))
+        headers = {"Content-Type": content_type, ID_HEADER: message.message_id, "User-Agent": f"tkalert/{__version__}"}
         try:
-            connection.request("POST", self.path, body=message.payload, headers=headers)
+            connection.request("POST", self.path, body=body, headers=headers)
             response = connection.getresponse()
             response.read()
         except EXPECTED as exc:

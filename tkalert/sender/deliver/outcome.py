@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from tkalert.record import Record
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(Record):
     message_id: str
     destination: str
     delivered: bool

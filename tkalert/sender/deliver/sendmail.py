@@ -24,7 +24,7 @@ import shutil
 import subprocess
 
 from tkalert.config.settings import Destination, Settings
-from tkalert.sender.deliver.mail import FORMATS, compose
+from tkalert.sender.deliver.mail import FORMATS, mail_bytes
 from tkalert.sender.deliver.destination import DestinationOptions
 from tkalert.sender.deliver.hostname import local_hostname
 from tkalert.sender.deliver.outcome import Outcome
@@ -43,6 +43,7 @@ class SendmailTransport:
     def __init__(self, destination: Destination, settings: Settings):
         options = DestinationOptions(destination, settings, KNOWN)
         self.name = destination.name
+        self.settings = settings
         self.command = shlex.split(options.text("command") or "")
         if not self.command:
             raise options.error("command is empty (name the MTA's sendmail program)")
@@ -71,8 +72,10 @@ class SendmailTransport:
         return [Step("command", True, f"{program} is executable; the local MTA takes it from there")]
 
     def _send_one(self, message: SealedMessage) -> Outcome:
-        mail = compose(message, self.mail_from, self.mail_to, self.format)
-        mail = mail.as_bytes(policy=mail.policy.clone(linesep="\n"))  # sendmail reads local line ends
+        from tkalert.sender.system_key import attachment
+
+        key = attachment(self.settings) if message.encrypted else None
+        mail = mail_bytes(message, self.mail_from, self.mail_to, self.format, key, "\n")  # sendmail: local line ends
         argv = [*self.command, "-i", "-f", self.mail_from, "--", self.mail_to]
         try:
             done = subprocess.run(argv, input=mail, capture_output=True, timeout=self.timeout, check=False)

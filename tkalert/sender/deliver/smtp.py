@@ -6,6 +6,9 @@ walks the same stages for `tkalert test` and sends nothing. A 4xx reply, a refus
 time-out are temporary; a 5xx reply (535 bad credentials too) and a certificate that fails verification or its
 pin are permanent (RFC 5321 section 4.2.1; tkalert.sender.deliver.failure decides).
 
+With `security = none` (hence no login) a delivery talks plain SMTP itself (tkalert.sender.deliver.plainsmtp):
+smtplib, ssl and email are imported only when TLS or AUTH is configured, or by `probe()`.
+
 Options of a `[destination NAME]` section with `transport = smtp` (default in brackets):
   host          server name or address [localhost]
   port          1-65535 [25 for security = none, 587 for starttls, 465 for smtps]
@@ -24,19 +27,15 @@ Options of a `[destination NAME]` section with `transport = smtp` (default in br
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 
-import smtplib
-import socket
-from typing import ClassVar
-
 from tkalert.config.settings import Destination, Settings
-from tkalert.sender.deliver.failure import classify
+from tkalert.sender.deliver.failure import TransportFailure, classify
 from tkalert.sender.deliver.hostname import local_hostname
-from tkalert.sender.deliver.mail import FORMATS, compose
+from tkalert.sender.deliver.mail import FORMATS, mail_bytes
 from tkalert.sender.deliver.destination import DestinationOptions
 from tkalert.sender.deliver.outcome import Outcome
-from tkalert.sender.deliver.probe import EXPECTED, Step, probe_recipient, run_steps
 from tkalert.sender.deliver.tls import TlsPolicy
 from tkalert.errors import ConfigError
 from tkalert.sender.message import SealedMessage
@@ -48,7 +47,7 @@ MAIL_OPTIONS = {"mail_from": None, "mail_to": None, "format": "pgpmime", "timeou
 
 
 class SmtpTransport:
-    KNOWN: ClassVar[dict[str, str | None]] = {
+    KNOWN = {  # option -> default (a class attribute: microsoft365 has its own)
         "host": "localhost", "port": None, "security": "none", "username": None, "password_file": None,
         "auth": "auto", **TLS_OPTIONS, **MAIL_OPTIONS,
     }
@@ -57,6 +56,7 @@ class SmtpTransport:
     def __init__(self, destination: Destination, settings: Settings):
         options = DestinationOptions(destination, settings, self.KNOWN)
         self.name = destination.name
+        self.settings = settings
         self.security = options.choice("security", SECURITIES)
         self.host = options.text("host")
         self.port = options.port("port") if options.text("port") else DEFAULT_PORTS[self.security]
@@ -90,6 +90,11 @@ class SmtpTransport:
         """One outcome per message, each as soon as the server answered for it (the spool records it at once)."""
         if not self.mail_to:
             raise ConfigError(f"[destination {self.name}]: mail_to is not set (or give --override-target-mail)")
+        if self.plain():
+            yield from self._plain_outcomes(messages)
+            return
+        from tkalert.sender.deliver.probe import EXPECTED
+
         for name, stage in self.stages():
             try:
                 stage()
@@ -103,7 +108,50 @@ class SmtpTransport:
         finally:
             self._close()
 
-    def probe(self) -> list[Step]:
+    def plain(self) -> bool:
+        """Whether the plain client can do it all: no TLS, no login, addresses it can carry as they are."""
+        from tkalert.sender.deliver.plainsmtp import usable
+
+        return self.security == "none" and not self.username and usable(self.mail_from, self.mail_to)
+
+    def _plain_outcomes(self, messages: list[SealedMessage]) -> Iterator[Outcome]:
+        from tkalert.sender.deliver.plainsmtp import PlainSmtp
+
+        client = PlainSmtp(self.host, self.port, self.timeout, local_hostname())
+        try:
+            for name, stage in (("connect", client.connect), ("greeting", client.greet)):
+                try:
+                    stage()
+                except (OSError, TransportFailure) as exc:
+                    yield from (self._failed(message, exc, name) for message in messages)
+                    return
+            for message in messages:
+                try:
+                    client.send(self.mail_from, self.mail_to, self.mail_of(message))
+                except (OSError, TransportFailure) as exc:
+                    yield self._failed(message, exc)
+                    continue
+                yield Outcome.sent(message.message_id, self.name)
+        finally:
+            client.quit()
+
+    def mail_of(self, message: SealedMessage, linesep: str = "\r\n") -> bytes:
+        """The mail as bytes, with this system's public key attached unless `attach_key = no`."""
+        from tkalert.sender.system_key import attachment
+
+        key = attachment(self.settings) if message.encrypted else None
+        return mail_bytes(message, self.mail_from, self.mail_to, self.format, key, linesep)
+
+    def composed(self, message: SealedMessage):
+        from tkalert.sender.deliver.mail import compose
+        from tkalert.sender.system_key import attachment
+
+        key = attachment(self.settings) if message.encrypted else None
+        return compose(message, self.mail_from, self.mail_to, self.format, key)
+
+    def probe(self) -> list:
+        from tkalert.sender.deliver.probe import probe_recipient, run_steps
+
         try:  # the probe alone asks MAIL FROM/RCPT TO (then RSET): a recipient the server refuses fails the test
             recipient = ("recipient", lambda: probe_recipient(self._client, self.mail_from, self.mail_to))
             return run_steps([*self.stages(), recipient])
@@ -127,7 +175,9 @@ class SmtpTransport:
         return self.tls.describe(self.tls.check(self._sock))
 
     def _greet(self) -> str:
-        self._client = _Client(self._sock, self.host, self.port, self.timeout)  # SMTPConnectError unless 220
+        from tkalert.sender.deliver.smtpclient import StagedClient
+
+        self._client = StagedClient(self._sock, self.host, self.port, self.timeout)  # SMTPConnectError unless 220
         self._sock = None  # the client owns it now
         self._client.ehlo_or_helo_if_needed()
         code, banner = self._client.greeting
@@ -142,7 +192,7 @@ class SmtpTransport:
             return "not configured (no username)"
         return self.authenticate(self._client)
 
-    def authenticate(self, client: smtplib.SMTP) -> str:
+    def authenticate(self, client) -> str:
         client.ehlo_or_helo_if_needed()  # STARTTLS forgets the first EHLO (RFC 3207 section 4.2)
         if self.auth == "auto":
             client.login(self.username, self.password)
@@ -150,15 +200,23 @@ class SmtpTransport:
         offered = client.esmtp_features.get("auth", "").upper().split()
         if self.auth.upper() not in offered:
             offer = " ".join(offered) or "none"
+            import smtplib
+
             raise smtplib.SMTPNotSupportedError(f"AUTH {self.auth.upper()} not offered (offered: {offer})")
         client.user, client.password = self.username, self.password
         client.auth(self.auth, getattr(client, f"auth_{self.auth}"))
         return f"logged in as {self.username} with AUTH {self.auth.upper()}"
 
     def _send_one(self, message: SealedMessage) -> Outcome:
-        mail = compose(message, self.mail_from, self.mail_to, self.format)
+        from tkalert.sender.deliver.probe import EXPECTED
+
+        from tkalert.sender.deliver.plainsmtp import usable
+
         try:
-            self._client.send_message(mail, self.mail_from, [self.mail_to])
+            if usable(self.mail_from, self.mail_to):
+                self._client.sendmail(self.mail_from, [self.mail_to], self.mail_of(message))
+            else:  # smtplib decides on SMTPUTF8 and quoting for such addresses, as it always did
+                self._client.send_message(self.composed(message), self.mail_from, [self.mail_to])
         except EXPECTED as exc:
             return self._failed(message, exc)
         return Outcome.sent(message.message_id, self.name)
@@ -176,24 +234,11 @@ class SmtpTransport:
     def _close(self) -> None:
         client, sock, self._client, self._sock = self._client, self._sock, None, None
         if client is not None:
+            from tkalert.sender.deliver.probe import EXPECTED
+
             try:
                 client.quit()
             except EXPECTED:
                 client.close()
         elif sock is not None:
             sock.close()
-
-
-class _Client(smtplib.SMTP):
-    """smtplib's client on a socket we connected (and, for smtps, wrapped) ourselves, so each stage is separate."""
-
-    def __init__(self, sock: socket.socket, host: str, port: int, timeout: float):
-        self._prepared = sock
-        super().__init__(host, port, local_hostname=local_hostname(), timeout=timeout)  # no getfqdn(): see hostname
-
-    def _get_socket(self, host, port, timeout):
-        return self._prepared
-
-    def connect(self, host, port, source_address=None):
-        self.greeting = super().connect(host, port, source_address)
-        return self.greeting

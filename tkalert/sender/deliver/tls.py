@@ -9,23 +9,25 @@ Three ways to trust a server, in this order:
   emergencies only.
 The pin is compared right after the handshake, before a password, token or message crosses the connection.
 Fingerprints are written as 64 hex digits, with or without colons (`openssl x509 -noout -fingerprint -sha256`).
+ssl is imported when a connection needs it: reading the options (every hook checks every destination's) does not.
 """
 
 from __future__ import annotations
 
-import hashlib
-import ssl
-from dataclasses import dataclass
-from pathlib import Path
-
 from tkalert.sender.deliver.destination import DestinationOptions
+from tkalert.sender.deliver.failure import FIX_PIN, TransportFailure
 
 
-class PinMismatch(ssl.SSLError):
+class PinMismatch(TransportFailure):
     """The server showed a certificate whose fingerprint is not pinned: a configuration problem or an attack."""
+
+    def __init__(self, reason: str):
+        super().__init__(f"certificate refused: {reason}", True, FIX_PIN)
 
 
 def fingerprint(der: bytes) -> str:
+    import hashlib
+
     return hashlib.sha256(der).hexdigest()
 
 
@@ -44,11 +46,11 @@ def parse_pins(value: str | None, where: str = "pin_sha256") -> tuple[str, ...]:
     return tuple(pins)
 
 
-@dataclass(frozen=True)
 class TlsPolicy:
-    verify: bool = True
-    ca_file: Path | None = None
-    pins: tuple[str, ...] = ()
+    __slots__ = ("verify", "ca_file", "pins")
+
+    def __init__(self, verify: bool = True, ca_file=None, pins: tuple[str, ...] = ()):
+        self.verify, self.ca_file, self.pins = verify, ca_file, pins
 
     @classmethod
     def from_options(cls, options: DestinationOptions) -> TlsPolicy:
@@ -60,7 +62,9 @@ class TlsPolicy:
             raise options.error("pin_sha256 takes one or two fingerprints (two while a certificate rolls over)")
         return cls(verify=options.boolean("verify"), ca_file=options.path("ca_file"), pins=pins)
 
-    def context(self) -> ssl.SSLContext:
+    def context(self):
+        import ssl
+
         context = ssl.create_default_context(cafile=str(self.ca_file) if self.ca_file else None)
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         if self.pins or not self.verify:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from tkalert.sender.spool import disk
 from tkalert.sender.spool.entry import Entry, check_message_id, dumps, from_record, loads, to_record

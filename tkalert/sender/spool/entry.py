@@ -8,11 +8,10 @@ the message (`tkalert show`). Where a file lies says its status; the `status` fi
 
 from __future__ import annotations
 
-import base64
 import json
 import re
-from dataclasses import asdict, dataclass, field, replace
 
+from tkalert.record import Record
 from tkalert.sender.message import SealedMessage
 
 FORMAT = 1
@@ -23,8 +22,7 @@ FIELDS = {key: name for name, key in FILE_KEYS.items()}
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(Record):
     message: SealedMessage
     status: str
     queued_at: float
@@ -35,7 +33,7 @@ class Entry:
     finished_at: float | None = None
     fold_reason: str | None = None
     digest_id: str | None = None  # folded events: the digest that carried them
-    digest_of: tuple[str, ...] = field(default=())  # a digest: the message ids it folds
+    digest_of: tuple[str, ...] = ()  # a digest: the message ids it folds
     override_to: str | None = None  # --override-target-mail: delivered there, not to the configured mail_to
 
     @property
@@ -43,7 +41,7 @@ class Entry:
         return self.message.message_id
 
     def with_status(self, status: str, **changes) -> "Entry":
-        return replace(self, status=status, **changes)
+        return self.replace(status=status, **changes)
 
 
 def new_entry(message: SealedMessage, now: float, status: str = "queued", **extra) -> Entry:
@@ -68,7 +66,7 @@ def loads(data: bytes) -> Entry:
 
 def to_record(entry: Entry, keep_documents: bool = True) -> dict:
     """The entry as the JSON object its file holds (an archive's digest file lists several of them)."""
-    record = asdict(entry)
+    record = entry.as_dict()
     message = {FILE_KEYS.get(k, k): v for k, v in record.pop("message").items()}
     message["payload"] = _blob(entry.message.payload) if keep_documents else None
     message["plaintext"] = _blob(entry.message.plaintext) if keep_documents else None
@@ -91,6 +89,8 @@ def _blob(data: bytes) -> dict[str, str]:
     try:
         return {"text": data.decode("utf-8")}
     except UnicodeDecodeError:
+        import base64
+
         return {"base64": base64.b64encode(data).decode("ascii")}
 
 
@@ -99,4 +99,6 @@ def _unblob(blob: dict[str, str] | None) -> bytes:
         return b""
     if "text" in blob:
         return blob["text"].encode("utf-8")
+    import base64
+
     return base64.b64decode(blob["base64"])

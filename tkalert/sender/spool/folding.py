@@ -16,7 +16,7 @@ delayed, never lost.
 from __future__ import annotations
 
 from itertools import groupby
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from tkalert.sender.message import SealedMessage
 from tkalert.sender.spool.entry import Entry

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Iterator
+from collections.abc import Iterator
 
 from tkalert.sender.spool import disk
 from tkalert.sender.spool.entry import Entry, check_message_id, dumps, loads

@@ -9,14 +9,13 @@ bare number means seconds), switches on/off (or yes/no, true/false, 1/0).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from tkalert.config.fields import UNITS, Section
+from tkalert.record import Record
 
 
-@dataclass(frozen=True)
-class SpoolPolicy:
+class SpoolPolicy(Record):
     max_age: float = 7 * 86400  # then an undelivered message moves to failed/ as expired
     retry_base: float = 60.0  # first back-off; doubles per failed attempt
     retry_cap: float = 3600.0  # back-off never grows beyond this
@@ -24,22 +23,19 @@ class SpoolPolicy:
     hook_budget: float = 20.0  # seconds submit may spend delivering (Nagios kills the hook at 30 s)
 
 
-@dataclass(frozen=True)
-class StormPolicy:
+class StormPolicy(Record):
     enabled: bool = True
     rate: int = 20  # alerts per interval that go out one by one (Cisco Smart Call Home's default)
     interval: float = 60.0  # rate window; also one digest per interval
     repeat_window: float = 1800.0  # same host, service and state inside this window is folded
 
 
-@dataclass(frozen=True)
-class ArchivePolicy:
+class ArchivePolicy(Record):
     directory: Path
     keep: float = 90 * 86400  # sent and folded records older than this are pruned; failed/ is never pruned
 
 
-@dataclass(frozen=True)
-class Categories:
+class Categories(Record):
     heartbeat: bool = True
     alerts: bool = True
     report: bool = True
@@ -52,8 +48,7 @@ class Categories:
         return switch.get(kind, True)
 
 
-@dataclass(frozen=True)
-class Policy:
+class Policy(Record):
     spool: SpoolPolicy
     storm: StormPolicy
     archive: ArchivePolicy

@@ -6,17 +6,16 @@ and checked once, before anything touches the disk.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
+from tkalert.record import Record
 from tkalert.sender.owner import act_as_spool_owner
 from tkalert.sender.spool.archive import Archive
 from tkalert.sender.spool.outbox import Outbox
 from tkalert.sender.spool.policy import Policy, load_policy
 
 
-@dataclass(frozen=True)
-class Site:
+class Site(Record):
     policy: Policy
     outbox: Outbox
     archive: Archive

@@ -24,13 +24,12 @@ of each host/service is a small file under `last/`, read and replaced under that
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
+from tkalert.record import Record
 from tkalert.sender.message import SealedMessage
 from tkalert.sender.spool import disk
 from tkalert.sender.spool.disk import FILE_MODE
@@ -49,8 +48,7 @@ MEMORY_SPAN = 86400.0  # how long the last state of a host/service is remembered
 Previous = tuple[str, float]  # (state, since) of the last alert for a host/service
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(Record):
     fold: bool
     reason: str | None = None
 
@@ -142,7 +140,7 @@ class StormControl:
 
     def _memory_path(self, message: SealedMessage) -> Path:
         key = f"{message.host or ''}\x1f{message.service or ''}".encode()
-        return self.dir / "last" / hashlib.sha1(key).hexdigest()
+        return self.dir / "last" / _sha1_hex(key)
 
 
 def _read(fd: int) -> Previous | None:
@@ -176,3 +174,11 @@ def _listing(directory: Path) -> list[Path]:
 
 def _what(message: SealedMessage) -> str:
     return "/".join(part for part in (message.host, message.service) if part) or "this system"
+
+
+def _sha1_hex(data: bytes) -> str:
+    try:  # the interpreter's own SHA-1: hashlib would load OpenSSL's libcrypto for one file name per event
+        from _sha1 import sha1
+    except ImportError:
+        from hashlib import sha1
+    return sha1(data).hexdigest()

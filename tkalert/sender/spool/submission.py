@@ -16,10 +16,10 @@ timer's `tkalert flush`.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 from tkalert.deadline import StillRunning, call_within
+from tkalert.record import Record
 from tkalert.sender.message import SealedMessage
 from tkalert.sender.spool.entry import new_entry
 from tkalert.sender.spool.folding import MakeDigest
@@ -33,8 +33,7 @@ STATES = ("sent", "queued", "folded", "failed", "skipped")
 CATEGORY_OF = {"heartbeat": "heartbeat", "alert": "alerts", "report": "report"}
 
 
-@dataclass(frozen=True)
-class SubmitResult:
+class SubmitResult(Record):
     state: str  # sent | queued | folded | failed | skipped (category switched off in [categories])
     message_id: str
     reason: str | None = None
