@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from cast.config import write_config
+from cast.dashboard import fleet, readonly, support, web_db  # noqa: F401 (the dashboard's fixtures)
 from cast.receiver import make_receiver
 
 

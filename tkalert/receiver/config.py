@@ -41,6 +41,8 @@ set with `contracts stages` and `contracts sink`, win over these):
   receipts         yes | no: a signed receipt to the sender's contact for every test message [yes]
 A `[relay]` section holds the SMTP options of tkalert.conf(5)'s smtp transport (host, port, security, username,
 password_file, ...): the relay every outgoing mail goes through [localhost:25].
+Dashboard (tkalert.receiver.web.options):
+  web_listen, web_tls, web_session, metrics_allow
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ from pathlib import Path
 
 from tkalert.config.fields import Section
 from tkalert.errors import ConfigError, one_line
+from tkalert.receiver.web.options import WEB_KEYS, WebConfig, web_config
 
 DEFAULT_CONFIG = Path("/etc/tkalert/receiver.conf")
 CONFIG_ENV = "TKALERT_RECEIVER_CONFIG"
@@ -66,6 +69,7 @@ KNOWN = {
     "ticket_wait": "10m",
     "ticket_tag": r"\[[^]]*#[0-9]+\]", "webhook_url": None, "webhook_secret_file": None, "site_share": "0.8",
     "site_minimum": "3", "drift_limit": "5m", "sweep_every": "1m", "retry_max": "1h", "receipts": "yes",
+    **WEB_KEYS,
 }
 SECTIONS = ("receiver", "relay")
 SINKS = ("mail", "webhook", "none")
@@ -130,6 +134,7 @@ class ReceiverConfig:
     claim_lease: float
     replay_window: int
     clock_skew: float
+    web: WebConfig = WebConfig()
     act: ActConfig = ActConfig()
 
     def passphrase(self) -> str | None:
@@ -190,6 +195,7 @@ def from_section(section: Section, cfg_path: Path) -> ReceiverConfig:
         claim_lease=section.duration("claim_lease"),
         replay_window=section.integer("replay_window", low=0),
         clock_skew=section.duration("clock_skew"),
+        web=web_config(section, addresses(section, "web_listen"), bool(certificate and key)),
     )
 
 

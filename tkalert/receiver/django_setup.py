@@ -3,7 +3,8 @@
 SQLite (the default): WAL so readers never block the writer, a busy timeout instead of "database is locked",
 `BEGIN IMMEDIATE` for every transaction (Django's transaction_mode) so two writers queue at BEGIN rather than
 deadlock on a lock upgrade, and synchronous=FULL because the raw file is deleted once its row is committed.
-PostgreSQL: psycopg 3 from a postgresql:// URL. Only the receiver's own app and contenttypes/auth for #11's admin.
+PostgreSQL: psycopg 3 from a postgresql:// URL. The receiver's own app, contenttypes/auth, and what the dashboard
+adds (tkalert.receiver.web.settings: sessions, admin, templates, middleware).
 """
 
 from __future__ import annotations
@@ -27,14 +28,16 @@ def database_settings(database: Database) -> dict:
 
 
 def django_settings(config: ReceiverConfig) -> dict:
+    from tkalert.receiver.web.settings import WEB_APPS, web_settings
+
     return {
         "DATABASES": {"default": database_settings(config.database)},
-        "INSTALLED_APPS": ["django.contrib.contenttypes", "django.contrib.auth", "tkalert.receiver"],
+        "INSTALLED_APPS": ["django.contrib.contenttypes", "django.contrib.auth", "tkalert.receiver", *WEB_APPS],
         "DEFAULT_AUTO_FIELD": "django.db.models.BigAutoField",
         "USE_TZ": True,
         "TIME_ZONE": "UTC",
-        "SECRET_KEY": "unused: the receiver has no sessions yet",
         "TKALERT_RECEIVER": config,
+        **web_settings(config),
     }
 
 

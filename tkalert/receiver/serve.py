@@ -1,4 +1,4 @@
-"""Serve: the embedded receiver in one command: SMTP/LMTP listeners, the HTTPS door and the workers.
+"""Serve: the embedded receiver in one command: SMTP/LMTP listeners, the HTTPS door, the dashboard and the workers.
 
 The listeners run in this process (asyncio, aiosmtpd); the HTTPS door is gunicorn with the receiver's certificate
 (a production server, never Django's runserver); each worker is a `tkalert-receiver work` child process, started
@@ -40,7 +40,19 @@ def child_commands(config: ReceiverConfig) -> list[list[str]]:
         commands.append([sys.executable, "-m", "gunicorn", "--certfile", str(config.certificate),
                          "--keyfile", str(config.certificate_key), "--bind", bind, "--workers", "2",
                          "--log-level", "warning", "tkalert.receiver.ingest.https:application_from_env()"])
+    if config.web.listen:
+        commands.append(dashboard_command(config))
     return commands
+
+
+def dashboard_command(config: ReceiverConfig) -> list[str]:
+    """gunicorn on web_listen with the dashboard (tkalert.receiver.web.wsgi), TLS when web_tls is on."""
+    host, port = config.web.listen
+    bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    tls = ["--certfile", str(config.certificate), "--keyfile", str(config.certificate_key)] \
+        if config.web.tls == "on" else []
+    return [sys.executable, "-m", "gunicorn", *tls, "--bind", bind, "--workers", "2", "--threads", "4",
+            "--log-level", "warning", "tkalert.receiver.web.wsgi:application"]
 
 
 class Children:
@@ -94,7 +106,8 @@ async def serve(config: ReceiverConfig, log=log_line) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     listening = [f"{c} {h}:{p}" for c, a in (("smtp", config.smtp_listen), ("lmtp", config.lmtp_listen),
-                                               ("https", [config.https_listen] if config.https_listen else []))
+                                               ("https", [config.https_listen] if config.https_listen else []),
+                                               ("dashboard", [config.web.listen] if config.web.listen else []))
                  for h, p in a]
     log(f"serving ({', '.join(listening) or 'no listener'}; {config.workers} workers)")
     supervisor = asyncio.create_task(children.supervise())

@@ -18,6 +18,8 @@ COMMANDS = {
     "messages": "tkalert.receiver.cli.inspect:messages",
     "sweep": "tkalert.receiver.cli.escalation:sweep",
     "tickets": "tkalert.receiver.cli.escalation:tickets",
+    "users": "tkalert.receiver.cli.access:users",
+    "tokens": "tkalert.receiver.cli.access:tokens",
 }
 
 
