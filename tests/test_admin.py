@@ -28,8 +28,23 @@ def test_keygen_creates_a_key_that_signs(tmp_path, keys, monkeypatch):
         kill_agent(home)
 
 
-def test_demo_runs_the_pipeline_end_to_end():
-    done = run_tkalert("demo")
+def test_demo_runs_the_whole_loop_into_the_receiver():
+    """Heartbeat, alert and a storm digest through the real sender and SMTP into a real receiver on SQLite."""
+    done = run_tkalert("demo", timeout=300)
+    out = done.stdout.decode()
+    assert done.returncode == 0, (out, done.stderr)
+    listing = out.split("tkalert-receiver messages list):", 1)[1].split("\n\n", 1)[0]
+    rows = [line.split() for line in listing.strip().splitlines()[1:]]
+    assert [(row[4], row[5], row[6]) for row in rows] == [  # TYPE, STATE, VERDICT
+        ("heartbeat", "done", "accepted"), ("alert", "done", "accepted"), ("digest", "done", "accepted"),
+        *[("alert", "done", "accepted")] * 4]
+    assert [row[3] for row in rows[3:]] == ["digest"] * 4  # the digest's events, each a message of its own
+    assert "pinned key: " in out and "held back by storm control" in out
+    assert out.rstrip().endswith("demo: all steps passed")
+
+
+def test_demo_sender_only_plays_the_vendor_itself():
+    done = run_tkalert("demo", "--sender-only")
     assert done.returncode == 0, done.stderr
     out = done.stdout.decode()
     assert out.count("signature by system key valid, document valid against tkalert.xsd") == 2
