@@ -6,6 +6,7 @@
   alert, OK / UP                 closes the episode and its ticket; nothing open: nothing to do
   heartbeat                      the system's next due time; closes an open Silence with one recovery notice
   test                           a signed receipt to the sender's contact (1.5's "TKmon Setup OK")
+  report                         each reported file's current content and version (tkalert.receiver.reports)
   any signed message             clock drift beyond `drift_limit`: one notice to the contact per drift episode
 Each effect is a conditional UPDATE whose rowcount says who won, and every notification an Outbox row under a
 unique key, so a retried or racing worker does nothing twice. A message of an older receipt time than the
@@ -132,4 +133,10 @@ def output_of(fields: dict) -> str:
     return fields.get("service/plugin-output") or fields.get("host/output") or ""
 
 
-STEPS = {"alert": act_on_alert, "heartbeat": act_on_heartbeat, "test": act_on_test}
+def act_on_report(message: Message, config) -> None:
+    from tkalert.receiver.reports import store_report
+
+    store_report(message)
+
+
+STEPS = {"alert": act_on_alert, "heartbeat": act_on_heartbeat, "test": act_on_test, "report": act_on_report}

@@ -216,3 +216,49 @@ class Outbox(models.Model):
 
     def __str__(self):
         return self.key
+
+
+class ReportFile(models.Model):
+    """One configuration file a system reports (#15), with its current redacted content rebuilt from the reports
+    (tkalert.receiver.reports); every change is a ReportFileVersion."""
+
+    class State(models.TextChoices):
+        CURRENT = "current"  # `content` is the file's full text as last reported, its SHA-256 `sha256`
+        LISTED = "listed"  # reported without content: over the size cap, binary, a symbolic link, unreadable
+        REMOVED = "removed"
+        NEEDS_FULL = "needs-full"  # a diff or manifest that does not fit what is stored (a report was lost)
+
+    system = models.ForeignKey(System, on_delete=models.CASCADE, related_name="report_files")
+    path = models.CharField(max_length=1000)
+    group = models.CharField(max_length=100, blank=True)
+    kind = models.CharField(max_length=20, blank=True, help_text="text | binary | too-large | unreadable | symlink")
+    state = models.CharField(max_length=12, choices=State.choices)
+    size = models.BigIntegerField(null=True, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True, help_text="as the sender last reported it")
+    content = models.TextField(null=True, blank=True, help_text="the full redacted text (state current)")
+    note = models.TextField(blank=True, help_text="why there is no content")
+    changed_at = models.DateTimeField(help_text="receipt time of the report of the newest version")
+    reported_at = models.DateTimeField(help_text="receipt time of the newest report that listed it")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["system", "path"], name="one_report_file_per_path")]
+        ordering = ["system", "path"]
+
+
+class ReportFileVersion(models.Model):
+    """A file as one report changed it: number 1 is the first report of it."""
+
+    file = models.ForeignKey(ReportFile, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    message = models.ForeignKey(Message, null=True, on_delete=models.SET_NULL, related_name="+")
+    status = models.CharField(max_length=12, help_text="the report's: new | changed | unchanged | removed")
+    state = models.CharField(max_length=12, choices=ReportFile.State.choices)
+    size = models.BigIntegerField(null=True, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    content = models.TextField(null=True, blank=True)
+    note = models.TextField(blank=True)
+    received_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["file", "number"], name="one_report_file_version")]
+        ordering = ["file", "number"]

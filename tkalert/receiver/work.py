@@ -226,8 +226,15 @@ class Worker:
             state=Message.State.DONE, processed_at=self.clock())
         rows = Message.objects.defer("raw").in_bulk(won)
         contracts: dict = {}
-        return [judge(rows[message_id], opened, self.rules, contracts=contracts) if message_id in won else None
-                for message_id, opened in outcomes]
+        from tkalert.receiver.act import act_on_verdict
+
+        judged = []
+        for message_id, opened in outcomes:
+            message = judge(rows[message_id], opened, self.rules, contracts=contracts) if message_id in won else None
+            if message is not None:
+                act_on_verdict(message, self.config)  # in the batch's transaction, as judge_claimed does
+            judged.append(message)
+        return judged
 
     def judge_claimed(self, message_id: int, token: str, opened) -> Message | None:
         """Inside a transaction: the compare-and-set that confirms the claim, then the judge."""

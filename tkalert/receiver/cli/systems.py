@@ -1,4 +1,5 @@
-"""`systems list|show|trust|forget-key`: the sending systems, their pinned signing keys and when they were seen."""
+"""`systems list|show|trust|forget-key|files`: the sending systems, their pinned signing keys, when they were seen
+and the configuration files their reports carried (tkalert.receiver.reports)."""
 
 from __future__ import annotations
 
@@ -82,6 +83,38 @@ def forget_key(ctx, system_id):
     one(System.objects, "system", system_id=system_id)
     System.objects.filter(system_id=system_id).update(pinned_key="", public_key="", pinned_at=None)
     emit(f"system {system_id}: pinned key forgotten")
+    return 0
+
+
+@systems.command("files")
+@click.argument("system_id")
+@click.argument("path", required=False)
+@click.option("--version", "number", type=click.IntRange(min=1), help="that version of PATH (1: the first report)")
+@pass_context
+def files(ctx, system_id, path, number):
+    """The reported configuration files; with PATH, its full current content (or --version N)."""
+    ctx.django()
+    from tkalert.receiver.models import ReportFile, System
+
+    system = one(System.objects, "system", system_id=system_id)
+    if path is None:
+        if number is not None:
+            raise UsageError("--version needs a PATH")
+        rows = [[f.path, "" if f.size is None else str(f.size), f.sha256, f.state, when(f.changed_at),
+                 str(f.versions.count())] for f in ReportFile.objects.filter(system=system).order_by("path")]
+        table(["PATH", "SIZE", "SHA256", "STATE", "CHANGED", "VERSIONS"], rows)
+        return 0
+    file = ReportFile.objects.filter(system=system, path=path).first()
+    if file is None:
+        raise UsageError(f"system {system_id} reported no file {path!r} (list them with "
+                         f"tkalert-receiver systems files {system_id})")
+    shown = file if number is None else file.versions.filter(number=number).first()
+    if shown is None:
+        raise UsageError(f"{path} has no version {number} (it has {file.versions.count()})")
+    if shown.content is None:
+        raise UsageError(f"{path}{'' if number is None else f' version {number}'} has no content: {shown.state}"
+                         + (f" ({shown.note})" if shown.note else ""))
+    click.echo(shown.content, nl=False)
     return 0
 
 
