@@ -129,6 +129,7 @@ def test_a_lost_report_is_detected_and_the_next_full_report_fixes_it(reporting, 
     assert failed.returncode == 2 and b"needs-full" in failed.stderr and b"a report was lost" in failed.stderr
     assert shown(receiver, main, "--version", "1") == first  # the old version stays, nothing wrong is stored
     assert files[str(etc / "nagios4/nagios.cfg")][2] == "current"
+    assert "report files: " + str(len(files)) + " (1 need a full report)" in receiver.ok("systems", "show", SYSTEM_ID)
 
     send(config, keys, smtp_sink, full=True)
     deliver(receiver, smtp_sink)

@@ -84,4 +84,4 @@ def next_state(file: ReportFile, element, status: str, kind: str, sha: str) -> t
         return State.LISTED, None, element.findtext("note") or kind
     if file.state == State.CURRENT and file.sha256 == sha:
         return State.CURRENT, file.content, ""
-    return State.NEEDS_FULL, None, element.findtext("note") or f"reported {status} with SHA-256 {sha}, which is not stored"
+    return State.NEEDS_FULL, None, f"reported {status} with SHA-256 {sha}, which is not what is stored"

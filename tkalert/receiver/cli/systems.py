@@ -37,15 +37,18 @@ def list_(ctx):
 def show(ctx, system_id):
     """Show one system."""
     ctx.django()
-    from tkalert.receiver.models import Message, System
+    from tkalert.receiver.models import Message, ReportFile, System
 
     system = one(System.objects, "system", system_id=system_id)
     newest = Message.objects.filter(system=system).order_by("-received_at").first()
+    reported = ReportFile.objects.filter(system=system)
+    needs_full = reported.filter(state=ReportFile.State.NEEDS_FULL).count()
     pairs([("system", system.system_id), ("contract", system.contract.auth_key if system.contract else ""),
            ("pinned key", system.pinned_key), ("pinned", when(system.pinned_at)),
            ("last seen", when(system.last_seen)), ("contact", f"{system.contact_name} <{system.contact_mail}>"),
            ("last sequence", system.last_sequence), ("replays", system.replays),
-           ("newest message", f"#{newest.pk} {newest.verdict} {when(newest.received_at)}" if newest else "")])
+           ("newest message", f"#{newest.pk} {newest.verdict} {when(newest.received_at)}" if newest else ""),
+           ("report files", f"{reported.count()}" + (f" ({needs_full} need a full report)" if needs_full else ""))])
     return 0
 
 
