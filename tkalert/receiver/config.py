@@ -1,4 +1,4 @@
-"""Receiver config: `receiver.conf` (default /etc/tkalert/receiver.conf) read strictly into one frozen object.
+"""Receiver config: `receiver.conf` (default /etc/tkalert-receiver/receiver.conf) read strictly into one frozen object.
 
 Every receiver command starts here, the MTA pipe too, so only cheap standard modules are imported (no Django: the
 Django settings are built from this object by tkalert.receiver.django_setup). One section, `[receiver]`:
@@ -56,7 +56,7 @@ from tkalert.config.fields import Section
 from tkalert.errors import ConfigError, one_line
 from tkalert.receiver.web.options import WEB_KEYS, WebConfig, web_config
 
-DEFAULT_CONFIG = Path("/etc/tkalert/receiver.conf")
+DEFAULT_CONFIG = Path("/etc/tkalert-receiver/receiver.conf")
 CONFIG_ENV = "TKALERT_RECEIVER_CONFIG"
 HINT = "see tkalert-receiver(8)"
 KNOWN = {

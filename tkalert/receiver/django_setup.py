@@ -41,8 +41,18 @@ def django_settings(config: ReceiverConfig) -> dict:
     }
 
 
+# Where the Debian package tkalert-receiver carries Django 5.2 and the modules it needs newer than bookworm's:
+# first on the path for whatever starts Django (the command, the plugin, a WSGI server), before Debian's own.
+PACKAGED_VENDOR = "/usr/share/tkalert-receiver/vendor"
+
+
 def start_django(config: ReceiverConfig) -> None:
     """Configure and set up Django once per process (a second call with the same process is a no-op)."""
+    import os
+    import sys
+
+    if os.path.isdir(PACKAGED_VENDOR) and PACKAGED_VENDOR not in sys.path:
+        sys.path.insert(0, PACKAGED_VENDOR)
     import django
     from django.conf import settings
 

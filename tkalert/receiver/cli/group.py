@@ -68,7 +68,7 @@ pass_context = click.make_pass_decorator(Context)
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-c", "--config", "config_file", metavar="FILE", envvar="TKALERT_RECEIVER_CONFIG",
-              help="receiver.conf [/etc/tkalert/receiver.conf; env TKALERT_RECEIVER_CONFIG]")
+              help="receiver.conf [/etc/tkalert-receiver/receiver.conf; env TKALERT_RECEIVER_CONFIG]")
 @click.option("--verbose", is_flag=True, help="a traceback with any error")
 @click.version_option(package_name="tkalert", prog_name=PROG, message="%(prog)s %(version)s")
 @click.pass_context

@@ -1,4 +1,4 @@
-"""`quarantine list|show|retry|drop` and `messages show ID`: what arrived and what was decided."""
+"""`quarantine list|show|retry|drop` and `messages list|show ID`: what arrived and what was decided."""
 
 from __future__ import annotations
 
@@ -100,6 +100,26 @@ def drop(ctx, numbers):
 @click.group()
 def messages():
     """Messages: any one, whatever its verdict."""
+
+
+@messages.command("list")
+@click.option("--system", "system_id", metavar="SYSTEM_ID", help="only messages from this system")
+@click.option("-n", "--limit", type=click.IntRange(min=1), default=50, show_default=True, help="the newest N")
+@pass_context
+def list_messages(ctx, system_id, limit):
+    """List the newest messages, whatever their verdict; a digest's events under it, marked with its ID."""
+    ctx.django()
+    from tkalert.receiver.models import Message
+
+    found = Message.objects.select_related("system").order_by("-received_at", "-pk")
+    if system_id:
+        found = found.filter(system__system_id=system_id)
+    rows = [[f"#{m.pk}", when(m.received_at), m.channel, m.document_type, m.state, m.verdict, m.reason,
+             m.system.system_id if m.system else "", f"#{m.parent_id}" if m.parent_id else "", m.message_id]
+            for m in reversed(found[:limit])]
+    table(["ID", "RECEIVED", "CHANNEL", "TYPE", "STATE", "VERDICT", "REASON", "SYSTEM", "DIGEST", "MESSAGE ID"],
+          rows)
+    return 0
 
 
 @messages.command("show")

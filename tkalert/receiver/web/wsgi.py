@@ -1,6 +1,6 @@
 """The dashboard as a WSGI application for any server: `gunicorn tkalert.receiver.web.wsgi:application`.
 
-Django is configured from receiver.conf (TKALERT_RECEIVER_CONFIG, else /etc/tkalert/receiver.conf) on the first
+Django is configured from receiver.conf (TKALERT_RECEIVER_CONFIG, else /etc/tkalert-receiver/receiver.conf) on the first
 request, so importing this module reads nothing; `serve` runs it under gunicorn on `web_listen`.
 """
 
