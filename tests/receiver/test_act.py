@@ -182,3 +182,13 @@ def test_a_test_message_gets_one_receipt_signed_by_the_vendor_key(db, keys, smtp
     from tkalert.openpgp.keys import kill_agent
 
     kill_agent(home)
+
+
+def test_a_report_gets_a_receipt_only_where_the_contract_asks_for_one(acting):
+    plain, asking = contract("plain-1"), contract("asking-1", receipts=True)
+    system("sys-1", plain)
+    system("sys-2", asking)
+    receive(acting, "report", plain, "sys-1", at(0))
+    report = receive(acting, "report", asking, "sys-2", at(0))
+    assert [(o.purpose, o.subject) for o in outbox()] == [
+        ("receipt", f"tkalert: report {report.message_id} received")]

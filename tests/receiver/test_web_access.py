@@ -180,3 +180,19 @@ def test_the_admin_site_is_supports(django_receiver, fleet, support, readonly):
     assert form.status_code == 200 and b"Initech KG" in form.content
     assert staff.get("/admin/receiver/apitoken/add/").status_code == 403  # tokens come from the command only
     assert client_for(readonly).get("/admin/")["Location"].startswith("/admin/login/")
+
+
+def test_the_dashboard_keys_cost_the_mta_pipe_nothing(tmp_path):
+    """receiver.conf is read once per mail by the pipe: the dashboard's keys load nothing but their reader there
+    (ipaddress comes with pathlib already)."""
+    import subprocess
+    import sys
+
+    (tmp_path / "receiver.conf").write_text(f"[receiver]\nstate_dir = {tmp_path}\nweb_listen = 127.0.0.1:8080\n"
+                                            "metrics_allow = 10.0.0.0/8\n", encoding="utf-8")
+    done = subprocess.run([sys.executable, "-X", "importtime", "-c", "from tkalert.receiver.config import "
+                           f"load_config; load_config({str(tmp_path / 'receiver.conf')!r})"],
+                          capture_output=True, check=True)
+    imported = {line.split("|")[-1].strip() for line in done.stderr.decode().splitlines()}
+    assert "tkalert.receiver.web.options" in imported
+    assert not {name for name in imported if name.startswith(("django", "tkalert.receiver.web.settings"))}

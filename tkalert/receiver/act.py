@@ -6,7 +6,8 @@
   alert, OK / UP                 closes the episode and its ticket; nothing open: nothing to do
   heartbeat                      the system's next due time; closes an open Silence with one recovery notice
   test                           a signed receipt to the sender's contact (1.5's "TKmon Setup OK")
-  report                         each reported file's current content and version (tkalert.receiver.reports)
+  report                         each reported file's current content and version (tkalert.receiver.reports);
+                                 a receipt, where the contract asks for receipts
   any signed message             clock drift beyond `drift_limit`: one notice to the contact per drift episode
 Each effect is a conditional UPDATE whose rowcount says who won, and every notification an Outbox row under a
 unique key, so a retried or racing worker does nothing twice. A message of an older receipt time than the
@@ -98,6 +99,17 @@ def act_on_test(message: Message, config) -> None:
     receipt(message, config.act)
 
 
+def act_on_report(message: Message, config) -> None:
+    """A report's files are stored (tkalert.receiver.reports); it gets a receipt where its contract asks for one
+    (`Contract.receipts`; #12's daily reports)."""
+    from tkalert.receiver.receipt import receipt
+    from tkalert.receiver.reports import store_report
+
+    store_report(message)
+    if message.contract_id is not None and message.contract.receipts:
+        receipt(message, config.act, what="report")
+
+
 def notice_drift(message: Message, act) -> None:
     """One notice per drift episode: it begins when the signed time is off by more than `drift_limit` and ends
     with the first message within it."""
@@ -131,12 +143,6 @@ def in_maintenance(system_id: int, now: datetime) -> bool:
 
 def output_of(fields: dict) -> str:
     return fields.get("service/plugin-output") or fields.get("host/output") or ""
-
-
-def act_on_report(message: Message, config) -> None:
-    from tkalert.receiver.reports import store_report
-
-    store_report(message)
 
 
 STEPS = {"alert": act_on_alert, "heartbeat": act_on_heartbeat, "test": act_on_test, "report": act_on_report}

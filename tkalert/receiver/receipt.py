@@ -13,19 +13,20 @@ import subprocess
 from tkalert.errors import SealError, one_line
 
 
-def receipt(message, act) -> bool:
+def receipt(message, act, what: str = "test message") -> bool:
     from tkalert.receiver.outbox import enqueue
     from tkalert.receiver.models import Outbox
 
     contact = (message.fields or {}).get("contact-mail") or (message.system.contact_mail if message.system else "")
-    if not act.receipts or not contact:
+    if not contact or (what == "test message" and not act.receipts):
         return False
-    body = (f"tkalert-receiver: test message {message.message_id} from system {message.system.system_id} "
+    body = (f"tkalert-receiver: {what} {message.message_id} from system {message.system.system_id} "
             f"received {message.received_at:%Y-%m-%d %H:%M:%S} UTC and accepted"
             + (" (Service: Invalid: the contract is revoked or expired)" if message.service_invalid else "")
-            + ".\nYour call-home set-up works.\n")
+            + ".\n" + ("Your call-home set-up works.\n" if what == "test message" else ""))
     return enqueue(f"receipt:{message.message_id}", Outbox.Kind.MAIL, "receipt", contact,
-                   f"tkalert Setup OK: test message {message.message_id} received", body, message.received_at,
+                   f"tkalert Setup OK: {what} {message.message_id} received" if what == "test message" else
+                   f"tkalert: {what} {message.message_id} received", body, message.received_at,
                    system=message.system)
 
 

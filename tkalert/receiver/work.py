@@ -226,15 +226,8 @@ class Worker:
             state=Message.State.DONE, processed_at=self.clock())
         rows = Message.objects.defer("raw").in_bulk(won)
         contracts: dict = {}
-        from tkalert.receiver.act import act_on_verdict
-
-        judged = []
-        for message_id, opened in outcomes:
-            message = judge(rows[message_id], opened, self.rules, contracts=contracts) if message_id in won else None
-            if message is not None:
-                act_on_verdict(message, self.config)  # in the batch's transaction, as judge_claimed does
-            judged.append(message)
-        return judged
+        return [self.act(judge(rows[message_id], opened, self.rules, contracts=contracts))
+                if message_id in won else None for message_id, opened in outcomes]
 
     def judge_claimed(self, message_id: int, token: str, opened) -> Message | None:
         """Inside a transaction: the compare-and-set that confirms the claim, then the judge."""
@@ -242,8 +235,12 @@ class Worker:
             state=Message.State.DONE, processed_at=self.clock())
         if not won:
             return None
-        judged = judge(Message.objects.defer("raw").get(pk=message_id), opened, self.rules)
+        return self.act(judge(Message.objects.defer("raw").get(pk=message_id), opened, self.rules))
+
+    def act(self, judged: Message) -> Message:
+        """What the verdict changes (tkalert.receiver.act), in the same transaction: the verdict and its effects,
+        or neither."""
         from tkalert.receiver.act import act_on_verdict
 
-        act_on_verdict(judged, self.config)  # in the same transaction: the verdict and its effects, or neither
+        act_on_verdict(judged, self.config)
         return judged
