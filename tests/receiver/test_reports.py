@@ -18,13 +18,14 @@ MANY_HOSTS = "".join(f'object Host "web{n:02d}" {{ address = "10.0.0.{n}" }}\n' 
 
 
 @pytest.fixture
-def reporting(tmp_path, keys, smtp_sink, make_site):
-    """(etc, sender config, receiver site); hosts.conf and icinga2.conf long enough that a change is a diff."""
+def reporting(tmp_path, keys, smtp_sink, make_site, database_url):
+    """(etc, sender config, receiver site on SQLite and PostgreSQL); hosts.conf and icinga2.conf long enough that a
+    change is a diff."""
     etc = build_site(tmp_path)
     for name in ("icinga2/conf.d/hosts.conf", "icinga2/icinga2.conf"):
         (etc / name).write_text((etc / name).read_text() + MANY_HOSTS)
     config = site_config(tmp_path / "tkalert.conf", keys, smtp_sink.port, tmp_path / "state", etc)
-    return etc, config, make_site()
+    return etc, config, make_site(database_url)
 
 
 def send(config, keys, inbox, full: bool = False):

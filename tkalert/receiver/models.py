@@ -229,7 +229,7 @@ class ReportFile(models.Model):
         NEEDS_FULL = "needs-full"  # a diff or manifest that does not fit what is stored (a report was lost)
 
     system = models.ForeignKey(System, on_delete=models.CASCADE, related_name="report_files")
-    path = models.CharField(max_length=1000)
+    path = models.TextField()
     group = models.CharField(max_length=100, blank=True)
     kind = models.CharField(max_length=20, blank=True, help_text="text | binary | too-large | unreadable | symlink")
     state = models.CharField(max_length=12, choices=State.choices)
