@@ -10,6 +10,7 @@ section 7), opens, judges and stores every message; the demo prints what it stor
 The receiver runs as its own command (`python3 -m tkalert.receiver`, what /usr/bin/tkalert-receiver runs), so the
 sender never imports it. Without the receiver installed (Debian: the tkalert-receiver package) the demo plays the
 vendor itself: an SMTP inbox, and each mail decrypted, its signature checked and its document validated.
+TKALERT_DEMO_KEEP=1 keeps the receiver's directory (database, store, serve.log) in /tmp for a closer look.
 """
 
 from __future__ import annotations

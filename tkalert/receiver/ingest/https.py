@@ -3,10 +3,10 @@
 The sender POSTs the armored OpenPGP message (`application/pgp-encrypted`, or `application/xml` when unencrypted),
 or with its public key attached (`attach_key`, RFC 3156 section 7) a `multipart/mixed` entity of the two, with its
 message id in `X-Tkalert-Message-Id`. The raw body is stored as a synthetic RFC 822 mail (those two headers, the
-multipart boundary kept, a blank line, the body), so every door hands the workers the same kind of bytes; then 202. Answers the
-sender's transport understands: 413 over the size limit and 400 for a body that is not one (permanent), 503 when
-the store cannot take it (temporary: the sender's spool retries). TLS is the WSGI server's (gunicorn --certfile;
-`serve` starts it): the certificate is the one whose SHA-256 the senders pin.
+multipart boundary kept, a blank line, the body), so every door hands the workers the same kind of bytes; then 202.
+Answers the sender's transport understands: 413 over the size limit and 400 for a body that is not one
+(permanent), 503 when the store cannot take it (temporary: the sender's spool retries). TLS is the WSGI server's
+(gunicorn --certfile; `serve` starts it): the certificate is the one whose SHA-256 the senders pin.
 """
 
 from __future__ import annotations
@@ -55,7 +55,8 @@ class IngestApp:
             content_type = f'multipart/mixed; boundary="{boundary.group(1).rstrip()}"'
         message_id = (environ.get("HTTP_X_TKALERT_MESSAGE_ID") or "").strip()
         length = environ.get("CONTENT_LENGTH") or ""
-        if content_type.split(";")[0] not in TYPES or not length.isdigit() or (message_id and not SAFE_ID.fullmatch(message_id)):
+        bad_id = message_id and not SAFE_ID.fullmatch(message_id)
+        if content_type.split(";")[0] not in TYPES or not length.isdigit() or bad_id:
             return "400 Bad Request", f"expected a Content-Length and Content-Type {' or '.join(TYPES)}"
         if int(length) > self.size_limit:
             return "413 Content Too Large", f"messages are limited to {self.size_limit} bytes"

@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tkalert.sender.spool.disk import fsync_dir  # the sender's: the same durable rename, one place
+
 CHANNELS = ("smtp", "lmtp", "pipe", "https")
 STALE_TMP = 86400
 
@@ -85,14 +87,6 @@ def sweep_tmp(store_dir: Path, now: float | None = None) -> int:
         except FileNotFoundError:
             continue
     return removed
-
-
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _unlink_quietly(path: Path) -> None:
