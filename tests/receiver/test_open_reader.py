@@ -74,3 +74,44 @@ def test_legacy_schema_takes_what_1_5_wrote():
     validate(parse_untrusted(mails.legacy_document("heartbeat", version="0.1-dev")), "legacy")
     with pytest.raises(InvalidDocument, match="legacy.xsd"):
         validate(parse_untrusted(mails.legacy_document(version="0.1.0")), "legacy")
+
+
+THREADS = r'''
+import sys, threading
+sys.path.insert(0, sys.argv[1])
+from cast import mails
+from tkalert.document.reader import InvalidDocument, parse_untrusted, validate
+
+good, bad = mails.document("service"), mails.document().replace(b"<sequence>1</sequence>", b"")
+start, outcomes = threading.Barrier(8), []
+
+def one(n):
+    start.wait()
+    for _ in range(20):
+        try:
+            validate(parse_untrusted(good if n % 2 else bad))
+            outcomes.append("valid" if n % 2 else "WRONG: a bad document passed")
+        except InvalidDocument as exc:
+            outcomes.append("refused: " + exc.reason if n % 2 == 0 and "does not match" in str(exc) else repr(exc))
+        except Exception as exc:
+            outcomes.append(repr(exc))
+
+threads = [threading.Thread(target=one, args=(n,)) for n in range(8)]
+for thread in threads: thread.start()
+for thread in threads: thread.join()
+print("\n".join(sorted(set(outcomes))))
+'''
+
+
+def test_a_fresh_process_validates_in_many_threads_at_once():
+    """The receiver opens a batch in threads: libxml2's first schema parse is not thread-safe (built-in types
+    set up twice: "the given type is not a built-in type") and a shared schema's error log is not either."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    for _ in range(5):  # each a fresh interpreter: the race is in the first parse
+        done = subprocess.run([sys.executable, "-c", THREADS, str(Path(__file__).parents[1])],
+                              capture_output=True, text=True, timeout=120, check=False)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.split("\n") == ["refused: schema", "valid", ""]

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import io
 import re
+import threading
 from dataclasses import dataclass
-from functools import lru_cache
 from importlib import resources
 
 from tkalert.errors import TkalertError, one_line
@@ -124,8 +124,22 @@ def _parse(document: bytes, limits: Limits):
 _HARDENED = dict(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, dtd_validation=False)
 
 
-@lru_cache(maxsize=None)
+# The receiver opens a batch in threads. libxml2 sets up its built-in schema types on the first schema parse, and
+# two first parses at once fail ("the given type is not a built-in type"): schemas are parsed one at a time. A
+# schema's error log is the object's, not the call's: each thread validates with a schema object of its own.
+_PARSING = threading.Lock()
+_PER_THREAD = threading.local()
+
+
 def _schema(name: str):
+    schemas = _PER_THREAD.__dict__.setdefault("schemas", {})
+    if name not in schemas:
+        with _PARSING:
+            schemas[name] = _parse_schema(name)
+    return schemas[name]
+
+
+def _parse_schema(name: str):
     from lxml import etree
 
     with resources.files("tkalert.document").joinpath(SCHEMAS[name]).open("rb") as fh:
