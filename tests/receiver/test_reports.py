@@ -40,9 +40,9 @@ def send(config, keys, inbox, full: bool = False):
     return {f.get("path"): f for f in parse_valid(plaintext).find("files")}
 
 
-def deliver(receiver, inbox) -> None:
-    """The last mail through the MTA pipe into the receiver, and a worker judges it."""
-    done = receiver.run("ingest", input=inbox.mails[-1].content)
+def deliver(receiver, inbox, which: int = -1) -> None:
+    """The last mail (or `which`) through the MTA pipe into the receiver, and a worker judges it."""
+    done = receiver.run("ingest", input=inbox.mails[which].content)
     assert done.returncode == 0, done.stderr
     assert receiver.ok("work", "--once").strip() == "1 messages judged"
 
@@ -137,6 +137,24 @@ def test_a_lost_report_is_detected_and_the_next_full_report_fixes_it(reporting, 
     assert shown(receiver, main) == main.read_text()
     assert listing(receiver)[str(main)][2:3] == ["current"]
     assert shown(receiver, main, "--version", "3") == main.read_text()
+
+
+def test_an_older_report_arriving_late_changes_nothing(reporting, keys, smtp_sink):
+    """Delivery retries reorder: the report sealed first but received last must not undo the newer one (the
+    sender's sequence orders them, not the receiver's clock)."""
+    etc, config, receiver = reporting
+    send(config, keys, smtp_sink)
+    deliver(receiver, smtp_sink)
+    main = etc / "icinga2/icinga2.conf"
+    main.write_text(main.read_text() + 'object Host "older" {}\n')
+    older = send(config, keys, smtp_sink, full=True)  # held up in a spool
+    main.write_text(main.read_text() + 'object Host "newer" {}\n')
+    send(config, keys, smtp_sink, full=True)
+    deliver(receiver, smtp_sink)
+    deliver(receiver, smtp_sink, which=-2)
+    assert older[str(main)].get("sha256") != sha(main.read_text())
+    assert shown(receiver, main) == main.read_text()
+    assert listing(receiver)[str(main)][1:3] == [sha(main.read_text()), "current"]
 
 
 def test_secrets_never_reach_what_the_receiver_stores(reporting, keys, smtp_sink):

@@ -239,6 +239,8 @@ class ReportFile(models.Model):
     note = models.TextField(blank=True, help_text="why there is no content")
     changed_at = models.DateTimeField(help_text="receipt time of the report of the newest version")
     reported_at = models.DateTimeField(help_text="receipt time of the newest report that listed it")
+    reported_sequence = models.BigIntegerField(null=True, blank=True,
+                                               help_text="the sender's sequence of the newest report that listed it")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["system", "path"], name="one_report_file_per_path")]

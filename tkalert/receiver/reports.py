@@ -41,14 +41,14 @@ def store_file(message: Message, file: ReportFile | None, element) -> bool:
     size = element.get("size")
     if file is None:
         file = ReportFile(system_id=message.system_id, path=element.get("path"), changed_at=now, state="")
-    elif now < file.reported_at:
+    elif is_older(message, file):
         return False  # an older report arriving late (delivery retries reorder): the newer one stands
-    file.group, file.reported_at = element.get("group") or "", now
+    file.group, file.reported_at, file.reported_sequence = element.get("group") or "", now, message.sequence
     if status != "removed":
         file.kind, file.size = kind, int(size) if size is not None else None
     state, content, note = next_state(file, element, status, kind, sha)
     if (state, sha, content) == (file.state, file.sha256, file.content) and file.pk:
-        file.save(update_fields=["group", "kind", "size", "reported_at"])
+        file.save(update_fields=["group", "kind", "size", "reported_at", "reported_sequence"])
         return False
     file.state, file.sha256, file.content, file.note, file.changed_at = state, sha, content, note, now
     file.save()
@@ -56,6 +56,14 @@ def store_file(message: Message, file: ReportFile | None, element) -> bool:
     ReportFileVersion.objects.create(file=file, number=number, message=message, status=status, state=state,
                                      size=file.size, sha256=sha, content=content, note=note, received_at=now)
     return True
+
+
+def is_older(message: Message, file: ReportFile) -> bool:
+    """Whether `message` was sealed before the report `file` was last updated from: the sender's sequence orders
+    them (a report held up in a spool arrives after a newer one); the receipt time only where a sequence is missing."""
+    if message.sequence is not None and file.reported_sequence is not None:
+        return message.sequence < file.reported_sequence
+    return message.received_at < file.reported_at
 
 
 def next_state(file: ReportFile, element, status: str, kind: str, sha: str) -> tuple[str, str | None, str]:
