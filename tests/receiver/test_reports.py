@@ -131,12 +131,17 @@ def test_a_lost_report_is_detected_and_the_next_full_report_fixes_it(reporting, 
     assert shown(receiver, main, "--version", "1") == first  # the old version stays, nothing wrong is stored
     assert files[str(etc / "nagios4/nagios.cfg")][2] == "current"
     assert "report files: " + str(len(files)) + " (1 need a full report)" in receiver.ok("systems", "show", SYSTEM_ID)
+    ((recipient, subject, body),) = receiver.rows("SELECT recipient, subject, body FROM receiver_outbox "
+                                                  "WHERE purpose = 'needs-full'")
+    assert recipient == "admin@acme-gmbh.de" and subject == f"tkalert: system {SYSTEM_ID} needs a full report"
+    assert f"  {main}\n" in body and "tkalert report --full" in body and str(etc / "nagios4/nagios.cfg") not in body
 
     send(config, keys, smtp_sink, full=True)
     deliver(receiver, smtp_sink)
     assert shown(receiver, main) == main.read_text()
     assert listing(receiver)[str(main)][2:3] == ["current"]
     assert shown(receiver, main, "--version", "3") == main.read_text()
+    assert len(receiver.rows("SELECT id FROM receiver_outbox WHERE purpose = 'needs-full'")) == 1  # fixed: no more
 
 
 def test_an_older_report_arriving_late_changes_nothing(reporting, keys, smtp_sink):

@@ -108,6 +108,28 @@ def act_on_report(message: Message, config) -> None:
     store_report(message)
     if message.contract_id is not None and message.contract.receipts:
         receipt(message, config.act, what="report")
+    ask_for_full_report(message)
+
+
+def ask_for_full_report(message: Message) -> bool:
+    """When this report left files whose content the receiver no longer knows (a report was lost between a diff
+    and its base), one mail to the system's contact asks for `tkalert report --full`; True when written."""
+    from tkalert.receiver.models import Outbox, ReportFile, ReportFileVersion
+    from tkalert.receiver.outbox import enqueue
+
+    paths = sorted(ReportFileVersion.objects.filter(message=message, state=ReportFile.State.NEEDS_FULL)
+                   .values_list("file__path", flat=True))
+    contact = (message.fields or {}).get("contact-mail") or (message.system.contact_mail if message.system else "")
+    if not paths or not contact:
+        return False
+    system = message.system.system_id
+    body = (f"tkalert-receiver: report {message.message_id} from system {system} changed files whose earlier "
+            f"version the receiver does not have (a report was lost on the way), so their content is unknown:\n\n"
+            + "".join(f"  {path}\n" for path in paths)
+            + "\nPlease send one full report from that system:\n\n  tkalert report --full\n")
+    return enqueue(f"needs-full:{message.message_id}", Outbox.Kind.MAIL, "needs-full", contact,
+                   f"tkalert: system {system} needs a full report", body, message.received_at,
+                   system=message.system)
 
 
 def notice_drift(message: Message, act) -> None:
