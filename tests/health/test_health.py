@@ -130,6 +130,32 @@ def test_icinga2_and_zabbix_answers_are_summarised():
     assert (health.unhandled_problems, health.hosts) == (2, {"monitored": 5, "unmonitored": 1})
 
 
+def test_icinga2_config_checksum_covers_every_file_under_the_config_dir(tmp_path):
+    from tkalert.sender.health.icinga2 import config_checksum
+
+    def tree(root: Path) -> Path:
+        (root / "conf.d").mkdir(parents=True)
+        (root / "features-available").mkdir()
+        (root / "features-enabled").mkdir()
+        (root / "icinga2.conf").write_text('include_recursive "conf.d"\n')
+        (root / "conf.d" / "hosts.conf").write_text('object Host "web01" { address = "10.0.0.1" }\n')
+        (root / "features-available" / "api.conf").write_text('object ApiListener "api" { }\n')
+        (root / "features-enabled" / "api.conf").symlink_to("../features-available/api.conf")
+        (root / "conf.d" / "loop").symlink_to("..")  # a link back up: walked once, never forever
+        return root
+
+    one, other = tree(tmp_path / "one"), tree(tmp_path / "other")
+    first = config_checksum(one)
+    assert len(first) == 64 and first == config_checksum(other)  # the same files elsewhere: the same checksum
+    (other / "features-available" / "api.conf").write_text('object ApiListener "api" { bind_port = 5666 }\n')
+    assert config_checksum(other) != first  # changed through the enabled feature's link
+    (one / "conf.d" / "new.conf").write_text("")
+    assert config_checksum(one) not in (first, config_checksum(other))
+    (one / "conf.d" / "new.conf").unlink()
+    assert config_checksum(one) == first
+    assert config_checksum(tmp_path / "absent") is None
+
+
 def test_an_alert_never_imports_the_health_readers(tmp_path, keys):
     config = config_with(tmp_path, keys, {"health": {"source": "nagios", "status_file": str(STATUS)}})
     code = ("import sys; from tkalert.cli import main; "

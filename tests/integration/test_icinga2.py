@@ -389,6 +389,7 @@ def test_health_is_read_from_the_running_icinga2_api(installed, site_for):
     from cast.ports import free_port
     from tkalert.config.settings import Settings
     from tkalert.sender.health import check_health
+    from tkalert.sender.health.icinga2 import config_checksum
 
     icinga = Icinga2(site_for("nagios"), installed.bin)
     node, port = "icinga-health.test", free_port()
@@ -412,7 +413,8 @@ def test_health_is_read_from_the_running_icinga2_api(installed, site_for):
         os.chown(path, icinga.uid, icinga.gid)
     settings = Settings(sections={"health": {"source": "icinga2", "url": f"https://127.0.0.1:{port}",
                                              "user": "tkalert", "password_file": str(password),
-                                             "ca_file": str(certs / "ca.crt"), "timeout": "10"}})
+                                             "ca_file": str(certs / "ca.crt"), "config_dir": str(icinga.etc),
+                                             "timeout": "10"}})
     try:
         icinga.start()
         host_up(icinga)
@@ -429,3 +431,4 @@ def test_health_is_read_from_the_running_icinga2_api(installed, site_for):
     assert health.hosts["up"] >= 1 and health.unhandled_problems >= 1
     assert 0 <= health.newest_check_age < 120 and abs(health.program_start - time.time()) < 300
     assert health.average_latency is not None
+    assert health.config_checksum == config_checksum(icinga.etc) and len(health.config_checksum) == 64

@@ -22,7 +22,7 @@ from tkalert.document.health import Health
 
 SOURCES = ("icinga2", "nagios", "zabbix", "off")
 HEALTH_KEYS = ("source", "url", "user", "password_file", "token_file", "ca_file", "status_file", "config_file",
-               "timeout")
+               "config_dir", "timeout")
 TIMEOUT = 5.0
 
 

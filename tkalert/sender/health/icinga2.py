@@ -1,6 +1,11 @@
 """Icinga 2's health from its REST API: /v1/status/CIB (counts, latency), /v1/status/IcingaApplication (switches,
 start time, version) and the newest `last_check` of hosts and services.
 
+The config checksum: Icinga 2 keeps no digest of the configuration it loaded, so it is the SHA-256 over every file
+under `config_dir` (/etc/icinga2; symbolic links such as features-enabled/ followed), each as its relative path and
+its own SHA-256 in path order; an unreadable file counts as its path and "unreadable". A change not yet reloaded
+shows here before the process start time moves.
+
 The API user needs the permissions `status/query` and `objects/query/Host`, `objects/query/Service`; its password
 comes from `password_file`. The server's certificate is checked against `ca_file` (default: the node's CA,
 /var/lib/icinga2/certs/ca.crt); its name is not, because the node's certificate names the node, not "localhost".
@@ -8,13 +13,16 @@ comes from `password_file`. The server's certificate is checked against `ca_file
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 from pathlib import Path
 
 from tkalert.document.health import Health
 
 URL = "https://localhost:5665"
 CA_FILE = Path("/var/lib/icinga2/certs/ca.crt")
+CONFIG_DIR = Path("/etc/icinga2")
 
 
 def read(section, now: float, timeout: float) -> Health:
@@ -28,7 +36,33 @@ def read(section, now: float, timeout: float) -> Health:
     app = get("/v1/status/IcingaApplication")["results"][0]["status"]["icingaapplication"]["app"]
     checks = [item["attrs"].get("last_check") for kind in ("hosts", "services")
               for item in get(f"/v1/objects/{kind}?attrs=last_check")["results"]]
-    return summarize(cib, app, checks, now)
+    health = summarize(cib, app, checks, now)
+    return Health(**{**health.__dict__, "config_checksum": config_checksum(section.path("config_dir", CONFIG_DIR))})
+
+
+def config_checksum(directory) -> str | None:
+    """The SHA-256 over the files under `directory` (see the module's text); None when it cannot be listed."""
+    try:
+        os.listdir(directory)
+    except OSError:
+        return None
+    files, seen = [], set()
+    for root, dirs, names in os.walk(directory, followlinks=True):
+        here = os.stat(root)
+        if (here.st_dev, here.st_ino) in seen:  # a link back up the tree: walked once
+            dirs.clear()
+            continue
+        seen.add((here.st_dev, here.st_ino))
+        files += [os.path.join(root, name) for name in names]
+    digest = hashlib.sha256()
+    for path in sorted(files):
+        try:
+            with open(path, "rb") as fh:
+                line = hashlib.file_digest(fh, "sha256").hexdigest()
+        except OSError:
+            line = "unreadable"
+        digest.update(f"{os.path.relpath(path, directory)}\0{line}\n".encode("utf-8", "surrogateescape"))
+    return digest.hexdigest()
 
 
 def summarize(cib: dict, app: dict, last_checks: list, now: float) -> Health:
