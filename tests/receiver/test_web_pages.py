@@ -90,6 +90,38 @@ def test_a_system_page(django_receiver, fleet, readonly):
     assert client_for(readonly).get("/systems/999999/").status_code == 404
 
 
+def test_reported_files_and_their_diffs(django_receiver, fleet, readonly):
+    """#14's system page shows the reports received with their diffs: each file listed, and on its own page every
+    version as a diff against the one before, a needs-full file flagged, markup in a file escaped."""
+    from django.utils import timezone
+
+    from tkalert.receiver.models import ReportFile, ReportFileVersion, System
+
+    system, now = System.objects.get(system_id="sys-00001.acme.example"), timezone.now()
+    first = 'object Host "web01" {\n  address = "10.0.0.1"\n}\n<script>alert(1)</script>\n'
+    second = first.replace("10.0.0.1", "10.0.9.1")
+    hosts = ReportFile.objects.create(system=system, path="/etc/icinga2/conf.d/hosts.conf", group="icinga2",
+                                      kind="text", state="current", size=len(second), sha256="ab" * 32,
+                                      content=second, changed_at=now, reported_at=now)
+    for number, content in ((1, first), (2, second)):
+        ReportFileVersion.objects.create(file=hosts, number=number, status="changed" if number > 1 else "new",
+                                         state="current", content=content, received_at=now)
+    ReportFile.objects.create(system=system, path="/etc/nagios4/nagios.cfg", kind="text", state="needs-full",
+                              note="a diff against 01, stored is 02: a report was lost", changed_at=now,
+                              reported_at=now)
+    client = client_for(readonly)
+    page = client.get(f"/systems/{system.pk}/").content.decode()
+    assert f'href="/systems/{system.pk}/files/{hosts.pk}/">/etc/icinga2/conf.d/hosts.conf</a>' in page
+    assert "needs a full report" in page and "a report was lost" in page
+    shown = client.get(f"/systems/{system.pk}/files/{hosts.pk}/").content.decode()
+    assert shown.index('id="v2"') < shown.index('id="v1"')  # newest first
+    assert '<span class="del">-  address = &quot;10.0.0.1&quot;</span>' in shown
+    assert '<span class="add">+  address = &quot;10.0.9.1&quot;</span>' in shown
+    assert "The first report of it" in shown and "<script>alert" not in shown and "&lt;script&gt;" in shown
+    other = System.objects.get(system_id="sys-00002.acme.example")
+    assert client.get(f"/systems/{other.pk}/files/{hosts.pk}/").status_code == 404  # another system's file
+
+
 def test_raw_download_is_the_bytes_received(django_receiver, fleet, readonly):
     from tkalert.receiver.models import Message
 

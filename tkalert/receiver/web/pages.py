@@ -1,4 +1,4 @@
-"""The dashboard's HTML pages: fleet overview, one system, the quarantine, the contracts.
+"""The dashboard's HTML pages: fleet overview, one system, one reported file, the quarantine, the contracts.
 
 Pages only read; the quarantine's retry and drop are the one change made here (POST, CSRF-checked, support staff
 only) and go through tkalert.receiver.quarantine, the same functions as `tkalert-receiver quarantine`.
@@ -17,11 +17,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from tkalert.receiver import quarantine as q
-from tkalert.receiver.models import Contract, Episode, Message, Outbox, Silence, System
+from tkalert.receiver.models import Contract, Episode, Message, Outbox, ReportFile, Silence, System
 from tkalert.receiver.web import fleet
 from tkalert.receiver.web.roles import support_required
 
 QUARANTINE_PAGE = 100
+DIFF_LINES = 2000  # a version's diff on the file page is cut here (the whole text: `systems files --version`)
 
 
 @require_GET
@@ -63,7 +64,43 @@ def system_detail(request, pk: int):
         "outbox": Outbox.objects.filter(system=system).order_by("-created_at")[:20],
         "signers": (Message.objects.filter(system=system).exclude(signer="").exclude(signer=system.pinned_key)
                     .values("signer").annotate(n=Count("id"), last=Max("received_at")).order_by("-last")[:10]),
+        "files": (ReportFile.objects.filter(system=system).defer("content").annotate(versions_count=Count("versions"))
+                  .order_by("path")),
     })
+
+
+@require_GET
+def report_file(request, pk: int, file_pk: int):
+    """One file of a system's daily reports: its current content and every version as a diff against the one
+    before (tkalert.receiver.reports keeps each version's full text)."""
+    file = get_object_or_404(ReportFile.objects.select_related("system"), pk=file_pk, system_id=pk)
+    versions, before = [], None
+    for version in file.versions.order_by("number"):
+        versions.append((version, version_diff(before, version)))
+        if version.content is not None:
+            before = version
+    return render(request, "web/report_file.html", {"file": file, "system": file.system,
+                                                     "versions": list(reversed(versions))})
+
+
+def version_diff(before, version) -> list[tuple[str, str]]:
+    """(css class, line) of the unified diff from the last version with content to `version`; empty when either
+    has none (new, removed, listed or needs-full: the page says which)."""
+    import difflib
+
+    if before is None or version.content is None:
+        return []
+    lines = difflib.unified_diff(before.content.splitlines(), version.content.splitlines(),
+                                 f"version {before.number}", f"version {version.number}", lineterm="")
+    shown = []
+    for n, line in enumerate(lines):
+        if n == DIFF_LINES:
+            shown.append(("cut", f"... cut at {DIFF_LINES} lines"))
+            break
+        kind = "add" if line.startswith("+") else "del" if line.startswith("-") else \
+            "hunk" if line.startswith("@@") else ""
+        shown.append((kind, line))
+    return shown
 
 
 @require_GET

@@ -26,6 +26,7 @@ admin.site.site_url = "/"
 urlpatterns = [
     path("", pages.overview, name="overview"),
     path("systems/<int:pk>/", pages.system_detail, name="system"),
+    path("systems/<int:pk>/files/<int:file_pk>/", pages.report_file, name="report-file"),
     path("messages/<int:pk>/raw", pages.message_raw, name="message-raw"),
     path("quarantine/", pages.quarantine_list, name="quarantine"),
     path("quarantine/action", pages.quarantine_action, name="quarantine-action"),
