@@ -20,7 +20,7 @@ caller asks for a `Path`.
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Mapping
+from _collections_abc import Collection, Mapping  # collections.abc without the collections package (hook path)
 
 from tkalert.errors import ConfigError
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 from types import MappingProxyType
-from collections.abc import Mapping
+from _collections_abc import Mapping  # collections.abc without the collections package (hook path)
 
 from tkalert.config.fields import Section
 from tkalert.errors import ConfigError, one_line

@@ -27,7 +27,7 @@ Options of a `[destination NAME]` section with `transport = smtp` (default in br
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from _collections_abc import Iterator  # collections.abc without the collections package (hook path)
 
 from tkalert.config.settings import Destination, Settings
 from tkalert.sender.deliver.failure import TransportFailure, classify

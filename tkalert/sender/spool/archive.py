@@ -18,7 +18,7 @@ A 980-alert digest used to cost 1,960 fsyncs here; it now costs three, whatever 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from _collections_abc import Iterable, Iterator  # collections.abc without the collections package (hook path)
 
 from tkalert.sender.spool import disk, jsonfile
 from tkalert.sender.spool.entry import Entry, check_message_id, dumps, from_record, loads, to_record

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from _collections_abc import Callable  # collections.abc without the collections package (hook path)
 
 from tkalert.errors import TkalertError
 from tkalert.sender.spool.archive import Archive

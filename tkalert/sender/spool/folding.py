@@ -16,7 +16,7 @@ delayed, never lost.
 from __future__ import annotations
 
 from itertools import groupby
-from collections.abc import Callable, Sequence
+from _collections_abc import Callable, Sequence  # collections.abc without the collections package (hook path)
 
 from tkalert.sender.message import SealedMessage
 from tkalert.sender.spool.entry import Entry

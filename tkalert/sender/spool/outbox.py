@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from _collections_abc import Iterator  # collections.abc without the collections package (hook path)
 
 from tkalert.sender.spool import disk
 from tkalert.sender.spool.entry import Entry, check_message_id, dumps, loads

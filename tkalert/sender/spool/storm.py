@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import fcntl
 import os
-from collections.abc import Callable
+from _collections_abc import Callable  # collections.abc without the collections package (hook path)
 
 from tkalert.record import Record
 from tkalert.sender.message import SealedMessage

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from _collections_abc import Callable  # collections.abc without the collections package (hook path)
 
 from tkalert.deadline import StillRunning, call_within
 from tkalert.record import Record
