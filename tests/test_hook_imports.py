@@ -4,7 +4,8 @@ uses instead of the heavy standard modules (config file, spool JSON) giving what
 The imports are taken from the real command (bin/tkalert, as installed) sending to the test's SMTP sink, under
 `python -S -X importtime`: -S keeps the interpreter's own site start-up (a development venv's .pth files) out of
 the list, so the list is the hook's alone. `re` loads `enum`; `pathlib`, `json`, `configparser`, `socket` and
-`fnmatch` load one or both; together they were over half of the hook's start on Debian's python3.
+`fnmatch` load one or both; together they were over half of the hook's start on Debian's python3. threading,
+functools and the collections package (behind collections.abc) were most of the rest.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from cast.plugins import ROOT
 
 HEAVY = ("re", "enum", "pathlib", "json", "configparser", "socket", "fnmatch", "urllib.parse", "ipaddress",
          "subprocess", "signal", "logging", "email", "smtplib", "ssl", "gnupg", "click", "lxml", "dataclasses",
-         "typing", "uuid", "contextlib", "importlib.metadata", "tempfile", "shutil")
+         "typing", "uuid", "contextlib", "importlib.metadata", "tempfile", "shutil", "threading", "functools",
+         "collections")
 
 
 def hook_imports(*args: str) -> tuple[subprocess.CompletedProcess, set[str]]:
