@@ -31,10 +31,9 @@ def system_id(configured: str | None, state_dir: str | os.PathLike | None = None
     """The configured `system_id` wins; else the id kept in `state_dir/system-id`; else a new one, kept there
     (with `store`) so it is never made again: the keyed hash of /etc/machine-id, never the machine id itself
     (machine-id(5)), or a random one (tkalert.document.identity)."""
-    from tkalert.document import identity
-
     if configured:
         return configured
+    from tkalert.document import identity
     if state_dir is not None:
         found = identity.stored_id(state_dir)
         if found:

@@ -160,7 +160,7 @@ def _gnupg(settings, gnupg_config) -> Iterator[Step]:
     from tkalert.openpgp.home import checked_home, resolve_home
     from tkalert.openpgp.seal import open_keyring
 
-    home = resolve_home(settings.gnupg_home, gnupg_config)
+    home = Path(resolve_home(settings.gnupg_home, gnupg_config))
     if (yield from _stage("gnupg home", lambda: checked_home(home), _describe_home)) is None:
         return None
     gpg = yield from _stage("gnupg", lambda: open_keyring(home), lambda g: f"gpg {'.'.join(map(str, g.version))}")

@@ -24,7 +24,6 @@ from _collections_abc import Callable  # collections.abc without the collections
 
 from tkalert.errors import TkalertError
 from tkalert.sender.spool.archive import Archive
-from tkalert.sender.spool.backoff import next_try
 from tkalert.sender.spool.disk import FILE_MODE, unlink
 from tkalert.sender.spool.folding import MakeDigest, ripe_groups
 from tkalert.sender.spool.journal import note
@@ -256,6 +255,8 @@ class Flusher:
             self.report.failed[entry.message_id] = outcome.error or "refused"
             note(self.settings, "failed", entry.message, outcome.error)
         else:
+            from tkalert.sender.spool.backoff import next_try  # only on a failure: the hook's module list is its cost
+
             retry = next_try(now, entry.attempts + 1, self.policy.spool)
             self.outbox.save(entry.with_status("queued", next_try=retry, last_error=outcome.error, **tried))
             self.report.deferred[entry.message_id] = outcome.error or "not delivered"
