@@ -13,6 +13,10 @@ The figure users get is the installed package's: run it with the interpreter of 
 
 With --archive N a second spool whose archive holds N records (recent, inside the retention) is timed in the same
 run, interleaved with the empty one: work per event must not grow with history, so both ratios should match.
+
+Besides wall time, the CPU time each run's process tree used (user + system, from the reaped children's rusage)
+is printed for the hook and the floor: on a machine that others load, wall time also measures their load (a
+waiting fsync, a run queue), CPU time only what the hook itself does.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -72,10 +77,19 @@ def compile_package() -> None:
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(tkalert.__file__).parent)], check=True)
 
 
-def timed(args: list[str], **kwargs) -> float:
+CPU: dict[int, list[float]] = {}  # id of a timing list -> the CPU seconds of the same runs
+
+
+def timed(args: list[str], into: list[float] | None = None, **kwargs) -> float:
+    """Wall seconds of one run; its CPU seconds (user + system of it and every child it reaped) go to CPU[id(into)]."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(args, check=True, capture_output=True, **kwargs)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if into is not None:
+        CPU.setdefault(id(into), []).append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+    return wall
 
 
 def setup(base: Path, port: int, storm: str = "enabled = off") -> tuple[Path, str, str]:
@@ -135,10 +149,12 @@ def main() -> int:
         try:
             timed(gpg, input=document)  # start gpg-agent once for both sides
             for n in range(runs):
-                floor.append(timed([sys.executable, "-c", "pass"]) + timed(gpg, input=document))
+                floor.append(timed([sys.executable, "-c", "pass"], floor) + timed(gpg, floor, input=document))
+                CPU[id(floor)][-2:] = [sum(CPU[id(floor)][-2:])]  # one floor run: python start + one gpg
                 pair = [(hook, config, "run"), (full, full_config, "full")][: 2 if full_config else 1]
                 for times, which, name in pair if n % 2 == 0 else reversed(pair):  # neither always goes first
-                    times.append(timed([tkalert, "--config", str(which), *ALERT, f"--component-name={name} {n}"]))
+                    times.append(timed([tkalert, "--config", str(which), *ALERT, f"--component-name={name} {n}"],
+                                       times))
                 if icinga:
                     stock.append(timed(icinga[0], env=icinga[1]))
         finally:
@@ -155,6 +171,9 @@ def main() -> int:
     print(f"hook  (tkalert --type service, delivered): median {hook_ms:.1f} ms")
     print(f"floor (python3 -c pass + gpg --sign --encrypt): median {floor_ms:.1f} ms")
     print(f"ratio hook/floor: {hook_ms / floor_ms:.2f}  (goal <= 1.5)")
+    hook_cpu, floor_cpu = (statistics.median(CPU[id(times)]) * 1000 for times in (hook, floor))
+    print(f"CPU time (user + system): hook median {hook_cpu:.1f} ms, floor median {floor_cpu:.1f} ms, "
+          f"ratio {hook_cpu / floor_cpu:.2f}")
     if icinga:
         stock_ms = statistics.median(stock) * 1000
         print(f"Icinga's mail-service-notification.sh (bash + mailutils mail): median {stock_ms:.1f} ms; "

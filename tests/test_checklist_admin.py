@@ -56,7 +56,7 @@ def test_untrusted_certificate_prints_the_pin_line(tmp_path, keys, smtp_server, 
     assert code == 0, "\n".join(lines)
 
 
-@pytest.mark.skipif(DEFAULT_CONFIG.exists(), reason="this machine has a real default config")
+@pytest.mark.skipif(os.path.exists(DEFAULT_CONFIG), reason="this machine has a real default config")
 def test_missing_default_config_is_named(keys):
     env = {k: v for k, v in os.environ.items() if k != "TKALERT_CONFIG"}
     code, lines = protocol(env=env)

@@ -134,7 +134,7 @@ def test_the_template_parses_and_edits_keep_every_other_line(tmp_path):
     text = render_template(tmp_path / "state", tmp_path / "spool", tmp_path / "gnupg")
     config = tmp_path / "tkalert.conf"
     config.write_text(text)
-    assert load_settings(config).state_dir == tmp_path / "state"
+    assert load_settings(config).state_dir == str(tmp_path / "state")
     edited = set_value(text, "gnupg", "system_key", "A" * 40)
     assert [line for line in edited.splitlines() if "system_key" in line] == ["system_key = " + "A" * 40]
     assert len(edited.splitlines()) == len(text.splitlines())

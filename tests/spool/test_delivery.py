@@ -7,6 +7,7 @@ travels through the injected clock: no test sleeps through a back-off.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 import stat
 
 from .spoolkit import plain_digest, sealed
@@ -199,7 +200,8 @@ def test_spool_files_are_private(site_config, smtp_sink, clock):
     message = sealed()
     submit(message, settings, clock=clock, make_digest=None)
     site = open_site(settings)
-    for directory in (site.outbox.root, site.outbox.root / "outbox", site.outbox.root / "failed"):
+    root = Path(site.outbox.root)
+    for directory in (root, root / "outbox", root / "failed"):
         assert stat.S_IMODE(os.stat(directory).st_mode) == 0o700
     assert stat.S_IMODE(os.stat(site.outbox.path("outbox", message.message_id)).st_mode) == 0o600
     smtp_sink.start()
@@ -214,15 +216,16 @@ def test_delivery_never_asks_dns_for_this_machines_name(settings, smtp_sink, clo
     import socket
     import types
 
-    from tkalert.sender.deliver import smtp
+    from tkalert.sender.deliver import hostname, smtp
 
     def no_dns(*args):
         raise AssertionError("socket.getfqdn() called on the delivery path")
 
-    # smtplib's and tkalert's view of the socket module only: the test's SMTP server may ask for its own name
+    # smtplib's and tkalert's view of the socket module only: the test's SMTP server may ask for its own name.
+    # tkalert's plain client and hostname use _socket, which has no getfqdn at all.
     no_dns_socket = types.SimpleNamespace(**{**vars(socket), "getfqdn": no_dns})
     monkeypatch.setattr(smtplib, "socket", no_dns_socket)
-    monkeypatch.setattr(smtp, "socket", no_dns_socket)
+    assert "socket" not in vars(smtp) and "socket" not in vars(hostname)
     for n in range(2):
         result = submit(sealed(service=f"disk{n}"), settings, clock=clock, make_digest=None)
         assert result.state == "sent", result.reason

@@ -4,6 +4,7 @@ the archive. Counted by wrapping the listings in this process, the clock injecte
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from .spoolkit import sealed
 
@@ -36,13 +37,14 @@ def test_a_hooks_flush_lists_a_10000_record_archive_only_once_an_hour(site_confi
     _, settings = site_config({"archive": {"keep": "30d"}})
     submit(sealed(), settings, clock=clock, make_digest=None)  # the first flush keeps house and stamps
     archive = open_site(settings).archive
-    (seed,) = archive.directory.glob("*.json")
-    old = archive.directory / "old.json"
+    directory = Path(archive.directory)
+    (seed,) = directory.glob("*.json")
+    old = directory / "old.json"
     old.write_bytes(seed.read_bytes())
     expired = clock() - KEEP - 60  # past the retention already: only a prune removes them
     os.utime(old, (expired, expired))
     for n in range(1, 10_000):  # names of one inode: listed and stat'ed like 10,000 records, made in a blink
-        os.link(old, archive.directory / f"old-{n:05d}.json")
+        os.link(old, directory / f"old-{n:05d}.json")
     calls = _count_listings(monkeypatch)
 
     for n in range(5):  # the stamp is fresh: no hook lists the archive or the storm memory
@@ -54,8 +56,8 @@ def test_a_hooks_flush_lists_a_10000_record_archive_only_once_an_hour(site_confi
     clock.advance(HOUSEKEEPING_EVERY)  # the stamp is older than an hour: this hook's flush prunes
     assert submit(sealed(service="fan"), settings, clock=clock, make_digest=None).state == "sent"
     assert calls["archive"] >= 1 and calls["storm"] >= 1
-    assert not list(archive.directory.glob("old*.json"))
-    assert len(list(archive.directory.glob("*.json"))) == 1 + 5 + 1  # the recent records stay
+    assert not list(directory.glob("old*.json"))
+    assert len(list(directory.glob("*.json"))) == 1 + 5 + 1  # the recent records stay
 
     before = dict(calls)
     clock.advance(60)

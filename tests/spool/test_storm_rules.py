@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from .spoolkit import EPOCH, plain_digest, sealed
 
@@ -171,9 +173,9 @@ def test_a_digests_folded_alerts_are_archived_in_one_file_with_a_constant_number
 
     archive = open_site(storm_settings).archive
     folded = [m.message_id for m in messages[3:]]
-    (digest_file,) = archive.directory.glob("*.folded.json")
-    assert {p.name for p in archive.files()} == {digest_file.name} | {f"{m.message_id}.json" for m in messages[:3]} \
-        | {digest_file.name.replace(".folded", "")}
+    (digest_file,) = Path(archive.directory).glob("*.folded.json")
+    assert {Path(p).name for p in archive.files()} == {digest_file.name} \
+        | {f"{m.message_id}.json" for m in messages[:3]} | {digest_file.name.replace(".folded", "")}
     assert all(archive.load(i).status == "folded" and archive.holds(archive.load(i)) for i in folded)
     assert submit(messages[-1], storm_settings, clock=clock, make_digest=plain_digest).state == "sent"  # seen before
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable
+from _collections_abc import Callable  # collections.abc without the collections package (hook path)
 
 from tkalert import __version__
 from tkalert.errors import one_line

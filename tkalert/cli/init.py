@@ -74,7 +74,7 @@ def run_init(config: Path, *, system_id: str | None = None, vendor_key: Path | N
     steps.append(system_id_step(settings, system_id))
     from tkalert.openpgp.home import resolve_home
 
-    gnupg_home = resolve_home(settings.gnupg_home, None)
+    gnupg_home = Path(resolve_home(settings.gnupg_home, None))
     steps.append(system_key_step(config, settings, gnupg_home, name or socket.getfqdn()))
     if vendor_key is not None:
         steps.extend(vendor_key_steps(config, gnupg_home, vendor_key))

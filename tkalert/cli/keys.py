@@ -21,7 +21,7 @@ def keygen(home, config, name):
     from tkalert.openpgp.home import resolve_home
 
     settings = load_settings(config)
-    home = home or resolve_home(settings.gnupg_home, None)
+    home = home or Path(resolve_home(settings.gnupg_home, None))
     fingerprint = generate_system_key(home, name or socket.getfqdn())
     public = home / "system-key.asc"
     public.write_bytes(export_public(home, fingerprint))

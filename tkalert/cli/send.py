@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sys
 import time
-from functools import lru_cache
 
 from tkalert import __version__
 from tkalert.cli.options import OPTIONS, fast_parse
@@ -19,9 +18,13 @@ from tkalert.log import log, set_up
 
 
 
-@lru_cache(maxsize=1)
+_made: list = []  # the click command, once made (functools.lru_cache would cost the hook functools)
+
+
 def click_command():
     """The click command for the same options: --help, --version, error messages, unusual argv."""
+    if _made:
+        return _made[0]
     import click
 
     def command(**params):
@@ -36,7 +39,8 @@ def click_command():
     command = click.version_option(__version__, "--version", prog_name="tkalert",
                                    message="%(prog)s %(version)s")(command)
     command.__doc__ = "Send a signed, encrypted heartbeat or alert to the vendor (drop-in for TKalert 1.5)."
-    return click.command(name="tkalert", context_settings={"help_option_names": ["-h", "--help"]})(command)
+    _made.append(click.command(name="tkalert", context_settings={"help_option_names": ["-h", "--help"]})(command))
+    return _made[0]
 
 
 def parse(args: list[str]) -> dict | None:

@@ -69,7 +69,7 @@ def _access(settings, url, user, password_file, token_file, timeout):
     from tkalert.integrations.zabbix.api import access_from_section
 
     section = dict(settings.section("zabbix"))
-    base = settings.path.parent if settings.path else Path.cwd()
+    base = Path(settings.path).parent if settings.path else Path.cwd()
     if url:
         section = {"url": url}
         base = Path.cwd()

@@ -12,14 +12,15 @@ or raises `ConfigError` with one line that names where, the key, the bad value a
 
 `Section` binds the readers to one section, refuses the keys it does not know (suggesting the close one) and
 resolves file names relative to the config file. Only cheap standard modules are imported here: the notification
-hook loads this module on every call.
+hook loads this module on every call, and `re` and `pathlib` (with the `enum`, `fnmatch` and `urllib.parse` they
+load) cost it about 10 ms of its 25, so durations are scanned by hand and file names are text (os.path) until a
+caller asks for a `Path`.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Collection, Mapping
-from pathlib import Path
+import os
+from _collections_abc import Collection, Mapping  # collections.abc without the collections package (hook path)
 
 from tkalert.errors import ConfigError
 
@@ -31,10 +32,9 @@ DURATION_EXAMPLES = "90s, 5m, 2h, 7d or 2w; a bare number is seconds"
 PORTS = (1, 65535)
 REQUIRED = object()  # a default that says: the key has none and must be given
 _ABSENT = object()
-_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*([smhdw]?)")
 
 
-def place(file: str | Path | None, section: str) -> str:
+def place(file: str | os.PathLike | None, section: str) -> str:
     """`FILE [SECTION]`, the start of every message about a value."""
     return f"{file} [{section}]" if file else f"[{section}]"
 
@@ -55,12 +55,24 @@ def boolean(value: str, key: str, where: str, spelled: str = "yes or no") -> boo
 
 def duration(value: str, key: str, where: str, positive: bool = True) -> float:
     """Seconds from `90`, `90s`, `1.5m`, `2h`, `7d` or `2w`; 0 only when not `positive`."""
-    match = _DURATION.fullmatch(value.strip())
-    seconds = float(match.group(1)) * UNITS[match.group(2) or "s"] if match else None
+    number, unit = _number_and_unit(value.strip())
+    seconds = float(number) * UNITS[unit] if number else None
     if seconds is None or (positive and seconds == 0):
         bound = " above 0" if positive else ""
         raise ConfigError(f"{where}: {key} must be a duration{bound} ({DURATION_EXAMPLES}), not {value!r}")
     return seconds
+
+
+def _number_and_unit(text: str) -> tuple[str | None, str]:
+    """`1.5 m` -> ("1.5", "m"): digits with at most one decimal point (`30.` and `.5` too; no sign, no exponent),
+    then optional whitespace and one unit letter; (None, "s") for anything else."""
+    unit = text[-1:] if text[-1:] in UNITS else ""
+    number = text[: len(text) - len(unit)].rstrip() if unit else text
+    whole, _, fraction = number.partition(".")
+    digits = whole + fraction
+    if not digits or not (whole.isdecimal() or not whole) or not (fraction.isdecimal() or not fraction):
+        return None, "s"
+    return number, unit or "s"
 
 
 def integer(value: str, key: str, where: str, low: int = 0, high: int | None = None) -> int:
@@ -81,10 +93,11 @@ def choice(value: str, key: str, where: str, choices: Collection[str]) -> str:
     return word
 
 
-def secret(path: Path, key: str, where: str) -> str:
+def secret(path: str | os.PathLike, key: str, where: str) -> str:
     """The secret a `*_file` key names: the file's text without surrounding whitespace; never empty."""
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as fh:
+            data = fh.read()
     except OSError as exc:
         raise ConfigError(f"{where}: cannot read {key} {path}: {exc.strerror or exc} "
                           "(name an existing file this user may read)") from None
@@ -97,7 +110,8 @@ def secret(path: Path, key: str, where: str) -> str:
     return text
 
 
-def refuse_unknown(values: Collection[str], known: Collection[str], section: str, file: str | Path | None = None,
+def refuse_unknown(values: Collection[str], known: Collection[str], section: str,
+                   file: str | os.PathLike | None = None,
                    what: str = "key", hint: str = "see tkalert.conf(5)") -> None:
     """A key the section does not know is a typo: name it, the close known one and all known ones."""
     unknown = sorted(set(values) - set(known))
@@ -121,14 +135,16 @@ class Section:
     """
 
     def __init__(self, values: Mapping[str, str], known: Collection[str] | Mapping[str, object], name: str,
-                 file: str | Path | None = None, *, base: Path | None = None, where: str | None = None,
+                 file: str | os.PathLike | None = None, *, base: str | os.PathLike | None = None,
+                 where: str | None = None,
                  what: str = "key", hint: str = "see tkalert.conf(5)"):
         refuse_unknown(values, known, name, file, what, hint)
         defaults = known if isinstance(known, Mapping) else {}
         self.required = {key for key, value in defaults.items() if value is REQUIRED}
         self.values = {**{k: v for k, v in defaults.items() if isinstance(v, str)}, **values}
         self.where = where or place(file, name)
-        self.base = base if base is not None else Path(file).parent if file else Path.cwd()
+        # the directory relative file names start from, as text: pathlib is imported only by `path()`
+        self.base = os.fspath(base) if base is not None else os.path.dirname(os.fspath(file)) if file else os.getcwd()
 
     def error(self, text: str) -> ConfigError:
         return ConfigError(f"{self.where}: {text}")
@@ -156,13 +172,22 @@ class Section:
         return self._read(key, default, lambda value: choice(value, key, self.where, choices))
 
     def path(self, key: str, default=None):
-        """A file or directory name, relative to the config file's directory."""
+        """A file or directory name, relative to the config file's directory, as a `Path`."""
+        name = self.filename(key)
+        if name is None:
+            return default
+        from pathlib import Path
+
+        return Path(name)
+
+    def filename(self, key: str, default=None):
+        """The same file name as `path()`, as text (os.path): for the notification hook, which never loads pathlib."""
         value = self.text(key)
-        return self.base / value if value else default
+        return os.path.join(self.base, value) if value else default
 
     def secret(self, key: str) -> str | None:
         """The secret in the file the key names; None when the key is not set."""
-        path = self.path(key)
+        path = self.filename(key)
         return secret(path, key, self.where) if path is not None else None
 
     def _read(self, key: str, default, convert):

@@ -4,22 +4,26 @@ Everything after the command line reads its settings from here; nothing else ope
 is strict (tkalert.config.fields reads every value): an unknown key in a known section is an error that names the
 key, so a typo never silently falls back to a default. Secrets (auth key, SMTP password) can come from files named
 in the config or from the environment so that they never have to appear on a command line.
+
+The notification hook reads this file on every call, so file names are text (os.path, as `Path(name)` where a
+caller wants one) and a plain file (sections, `key = value` lines, comments) is read by `plain_sections` without
+configparser, which with the `re` and `enum` it loads is a third of the hook's imports. Anything else (a continued
+value, `key: value`, a duplicate, a line it cannot read) goes to configparser, which gives the same values and
+the same errors.
 """
 
 from __future__ import annotations
 
-import configparser
 import os
-from pathlib import Path
 from types import MappingProxyType
-from collections.abc import Mapping
+from _collections_abc import Mapping  # collections.abc without the collections package (hook path)
 
 from tkalert.config.fields import Section
 from tkalert.errors import ConfigError, one_line
 from tkalert.record import Record
 
-DEFAULT_CONFIG = Path("/etc/tkalert/tkalert.conf")
-DEFAULT_GNUPG_CONFIG = Path("/etc/tkalert/gnupg.conf")
+DEFAULT_CONFIG = "/etc/tkalert/tkalert.conf"
+DEFAULT_GNUPG_CONFIG = "/etc/tkalert/gnupg.conf"
 AUTH_KEY_ENV = "TKALERT_AUTH_KEY"
 CONFIG_ENV = "TKALERT_CONFIG"
 
@@ -29,6 +33,7 @@ MAIN_KEYS = {
 }
 GNUPG_KEYS = {"home", "vendor_keys", "system_key"}
 INLINE_COMMENTS = (";", "#")
+DEFAULT_SECTION = "\0none"  # configparser's DEFAULT section would hand its keys to every section: none here
 
 
 class Destination(Record):
@@ -40,15 +45,15 @@ class Destination(Record):
 
 
 class Settings(Record):
-    path: Path | None = None
+    path: str | None = None  # file names are text: tkalert.config.fields
     enabled: bool = True
     auth_key: str | None = None
     contact_person: str | None = None
     contact_mail: str | None = None
     system_id: str | None = None
-    state_dir: Path = Path("/var/lib/tkalert")
-    spool_dir: Path = Path("/var/spool/tkalert")
-    gnupg_home: Path | None = None
+    state_dir: str = "/var/lib/tkalert"
+    spool_dir: str = "/var/spool/tkalert"
+    gnupg_home: str | None = None
     vendor_keys: tuple[str, ...] = ()
     system_key: str | None = None
     destinations: tuple[Destination, ...] = ()
@@ -64,30 +69,86 @@ class Settings(Record):
 def load_settings(path: str | os.PathLike | None, env: Mapping[str, str] = os.environ) -> Settings:
     """Read the config; a missing file is an error only when it was named explicitly."""
     explicit = path is not None or CONFIG_ENV in env
-    cfg_path = Path(path if path is not None else env.get(CONFIG_ENV, DEFAULT_CONFIG))
-    # An inline comment needs whitespace before its ';' or '#' (configparser's rule), so `a;b` stays one value.
-    parser = configparser.ConfigParser(interpolation=None, default_section="\0none",
-                                       inline_comment_prefixes=INLINE_COMMENTS)
+    cfg_path = os.fspath(path if path is not None else env.get(CONFIG_ENV, DEFAULT_CONFIG))
     try:
         with open(cfg_path, encoding="utf-8") as fh:
-            parser.read_file(fh)
+            text = fh.read()
     except FileNotFoundError:
         if explicit:
             raise ConfigError(f"config file {cfg_path} does not exist (give an existing file with --config)")
         return _with_env_secrets(Settings(), env)
-    except (OSError, UnicodeDecodeError, configparser.Error) as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config file {cfg_path}: {one_line(exc)}") from None
-    return _with_env_secrets(_settings_from(parser, cfg_path), env)
+    sections = plain_sections(text)
+    if sections is None:
+        sections = _configparser_sections(text, cfg_path)
+    return _with_env_secrets(_settings_from(sections, cfg_path), env)
 
 
-def _settings_from(parser: configparser.ConfigParser, cfg_path: Path) -> Settings:
+def plain_sections(text: str) -> dict[str, dict[str, str]] | None:
+    """The sections of a plain INI text as configparser reads them (keys lowercased, inline comments after
+    whitespace dropped), or None when the text holds anything but section headers, `key = value` lines at the
+    start of a line, comments and blank lines: configparser reads those (tkalert.config.settings)."""
+    sections: dict[str, dict[str, str]] = {}
+    current = None
+    for line in text.split("\n"):  # the file was read with universal newlines, as configparser reads it
+        value = line[: _comment_start(line)].strip()
+        if not value:
+            continue
+        if line[0].isspace():  # a continued value or an indented line: configparser's indentation rules
+            return None
+        if value.startswith("["):
+            end = value.rfind("]")
+            name = value[1:end]
+            if end < 2 or name in sections or name == DEFAULT_SECTION:
+                return None
+            current = sections[name] = {}
+            continue
+        delimiter = value.find("=")
+        key = value[:delimiter].rstrip().lower()
+        if current is None or delimiter < 0 or ":" in value[:delimiter] or not key or key in current:
+            return None
+        current[key] = value[delimiter + 1:].strip()
+    return sections
+
+
+def _comment_start(line: str) -> int | None:
+    """Where a comment starts: a line whose text starts with `;` or `#`, or one of them after whitespace
+    (configparser's inline_comment_prefixes rule, so `a;b` stays one value)."""
+    if line.strip().startswith(INLINE_COMMENTS):
+        return 0
+    starts = [index for prefix in INLINE_COMMENTS for index in _places(line, prefix)
+              if index == 0 or line[index - 1].isspace()]
+    return min(starts) if starts else None
+
+
+def _places(line: str, text: str):
+    index = line.find(text)
+    while index >= 0:
+        yield index
+        index = line.find(text, index + 1)
+
+
+def _configparser_sections(text: str, cfg_path: str) -> dict[str, dict[str, str]]:
+    import configparser
+
+    parser = configparser.ConfigParser(interpolation=None, default_section=DEFAULT_SECTION,
+                                       inline_comment_prefixes=INLINE_COMMENTS)
+    try:
+        parser.read_string(text, cfg_path)
+    except configparser.Error as exc:
+        raise ConfigError(f"cannot read config file {cfg_path}: {one_line(exc)}") from None
+    return {name: dict(parser[name]) for name in parser.sections()}
+
+
+def _settings_from(parser: dict[str, dict[str, str]], cfg_path: str) -> Settings:
     main = _known(parser, "tkalert", MAIN_KEYS, cfg_path)
     gpg = _known(parser, "gnupg", GNUPG_KEYS, cfg_path)
     destinations = _destinations(parser, main.text("destinations"), cfg_path)
     vendor_keys = split_fingerprints(gpg.text("vendor_keys"))
     others = {
-        name: MappingProxyType(dict(parser[name]))
-        for name in parser.sections()
+        name: MappingProxyType(dict(values))
+        for name, values in parser.items()
         if name not in ("tkalert", "gnupg") and not name.startswith("destination ")
     }
     return Settings(
@@ -97,9 +158,9 @@ def _settings_from(parser: configparser.ConfigParser, cfg_path: Path) -> Setting
         contact_person=main.text("contact_person"),
         contact_mail=main.text("contact_mail"),
         system_id=main.text("system_id"),
-        state_dir=main.path("state_dir", Settings.state_dir),
-        spool_dir=main.path("spool_dir", Settings.spool_dir),
-        gnupg_home=gpg.path("home"),
+        state_dir=main.filename("state_dir", Settings.state_dir),
+        spool_dir=main.filename("spool_dir", Settings.spool_dir),
+        gnupg_home=gpg.filename("home"),
         vendor_keys=tuple(_fingerprint(fpr, "vendor_keys", gpg) for fpr in vendor_keys),
         system_key=_fingerprint(gpg.text("system_key"), "system_key", gpg) if gpg.text("system_key") else None,
         destinations=destinations,
@@ -115,12 +176,12 @@ def _syslog(value: str | None) -> str | None:
     return None if value.strip().lower() in ("off", "no", "none", "") else value.strip()
 
 
-def _known(parser, section: str, keys: set[str], cfg_path: Path) -> Section:
-    return Section(dict(parser[section]) if parser.has_section(section) else {}, keys, section, cfg_path)
+def _known(parser, section: str, keys: set[str], cfg_path: str) -> Section:
+    return Section(dict(parser.get(section, {})), keys, section, cfg_path)
 
 
-def _destinations(parser, order: str | None, cfg_path: Path) -> tuple[Destination, ...]:
-    found = {s.split(None, 1)[1].strip(): s for s in parser.sections() if s.startswith("destination ")}
+def _destinations(parser, order: str | None, cfg_path: str) -> tuple[Destination, ...]:
+    found = {s.split(None, 1)[1].strip(): s for s in parser if s.startswith("destination ")}
     names = order.replace(",", " ").split() if order else list(found)
     result = []
     for name in names:

@@ -6,46 +6,48 @@ must not leak to the network; an application derives its own id from it with a k
 `sd_id128_get_machine_app_specific()` does (HMAC-SHA256 keyed with the machine id over a fixed application id,
 its first 16 bytes as a version-4 UUID). Without a machine id the id is random. Either way it is written once
 (O_EXCL, so two first hooks agree on one id); `tkalert init --system-id OLD` writes an old id on new hardware.
-Only cheap standard modules at the top: the notification hook reads the stored id on every call.
+Only cheap standard modules at the top (no re, no pathlib): the notification hook reads the stored id on every call.
 """
 
 from __future__ import annotations
 
 import os
-import re
-from pathlib import Path
 
-MACHINE_ID = Path("/etc/machine-id")
+MACHINE_ID = "/etc/machine-id"
 ID_FILE = "system-id"
 # tkalert's application id for the keyed hash (a fixed random 128-bit value, never to be changed: every derived
 # system id depends on it).
 APP_ID = bytes.fromhex("6b9f0c2e3d7a4f1e8b5c2a9d0e4f7a13")
-VALID_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}")
+ASCII_ALNUM = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+ID_CHARS = ASCII_ALNUM | frozenset("._:@-")
 
 
 def id_problem(value: str) -> str | None:
     """Why `value` cannot be a system id, or None."""
-    if VALID_ID.fullmatch(value or ""):
+    value = value or ""
+    if 1 <= len(value) <= 128 and value[0] in ASCII_ALNUM and ID_CHARS.issuperset(value):
         return None
     return "must be 1-128 letters, digits or . _ : @ - (starting with a letter or digit)"
 
 
-def stored_id(state_dir: Path) -> str | None:
+def stored_id(state_dir: str | os.PathLike) -> str | None:
     """The id kept in the state directory, or None when none is kept (or it is unreadable)."""
     try:
-        value = (Path(state_dir) / ID_FILE).read_text(encoding="utf-8").strip()
+        with open(os.path.join(state_dir, ID_FILE), encoding="utf-8") as fh:
+            value = fh.read().strip()
     except (OSError, UnicodeDecodeError):
         return None
     return value if id_problem(value) is None else None
 
 
-def derived_id(machine_id: Path = MACHINE_ID) -> tuple[str, str]:
+def derived_id(machine_id: str | os.PathLike = MACHINE_ID) -> tuple[str, str]:
     """A new id and where it came from: the keyed hash of the machine id, else a random UUID. (uuid is imported
     here, not at the top: the hook reads a stored id and never needs it.)"""
     import uuid
 
     try:
-        raw = bytes.fromhex(machine_id.read_text(encoding="ascii").strip())
+        with open(machine_id, encoding="ascii") as fh:
+            raw = bytes.fromhex(fh.read().strip())
     except (OSError, UnicodeDecodeError, ValueError):
         raw = b""
     if len(raw) != 16:
@@ -57,13 +59,13 @@ def derived_id(machine_id: Path = MACHINE_ID) -> tuple[str, str]:
     return str(uuid.UUID(bytes=digest, version=4)), f"keyed hash of {machine_id}"
 
 
-def keep_id(state_dir: Path, value: str, *, replace: bool = False) -> str:
+def keep_id(state_dir: str | os.PathLike, value: str, *, replace: bool = False) -> str:
     """Store `value` as the system id unless one is stored already (then return that one); `replace` overwrites
     it (an explicit `tkalert init --system-id`). The file is written whole under a temporary name and then linked
     to its name: link() refuses an existing name, so two first writers agree on one id and no reader ever sees
     a half-written file."""
-    path = Path(state_dir) / ID_FILE
-    tmp = path.with_name(f".{ID_FILE}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+    path = os.path.join(state_dir, ID_FILE)
+    tmp = os.path.join(state_dir, f".{ID_FILE}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
         try:
@@ -80,4 +82,11 @@ def keep_id(state_dir: Path, value: str, *, replace: bool = False) -> str:
             return stored_id(state_dir) or value
         return value
     finally:
-        tmp.unlink(missing_ok=True)
+        _unlink(tmp)
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import fcntl
 import os
-from pathlib import Path
 
 from tkalert.errors import ConfigError
 from tkalert.record import Record
 
-MACHINE_ID = Path("/etc/machine-id")
+MACHINE_ID = "/etc/machine-id"
 
 
 class Stamp(Record):
@@ -26,15 +25,15 @@ class Stamp(Record):
     now: float
 
 
-def system_id(configured: str | None, state_dir: Path | None = None, machine_id: Path = MACHINE_ID,
+def system_id(configured: str | None, state_dir: str | os.PathLike | None = None,
+              machine_id: str | os.PathLike = MACHINE_ID,
               store: bool = True) -> str:
     """The configured `system_id` wins; else the id kept in `state_dir/system-id`; else a new one, kept there
     (with `store`) so it is never made again: the keyed hash of /etc/machine-id, never the machine id itself
     (machine-id(5)), or a random one (tkalert.document.identity)."""
-    from tkalert.document import identity
-
     if configured:
         return configured
+    from tkalert.document import identity
     if state_dir is not None:
         found = identity.stored_id(state_dir)
         if found:
@@ -55,11 +54,11 @@ def new_message_id() -> str:
     return f"{hex[:8]}-{hex[8:12]}-{hex[12:16]}-{hex[16:20]}-{hex[20:]}"
 
 
-def next_sequence(state_dir: Path) -> int:
+def next_sequence(state_dir: str | os.PathLike) -> int:
     """Increment and return the persistent counter (1 for the first message)."""
-    path = state_dir / "sequence"
+    path = os.path.join(state_dir, "sequence")
     try:
-        state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.makedirs(state_dir, mode=0o700, exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     except OSError as exc:
         raise ConfigError(

@@ -8,8 +8,6 @@ marker that says how much was cut.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 REPLACEMENT = "\ufffd"
 
 LIMITS = {
@@ -37,10 +35,10 @@ def xml_chars(value: str) -> str:
     return _not_xml_char().sub(REPLACEMENT, value)
 
 
-@lru_cache(maxsize=1)
 def _not_xml_char():
     """XML 1.0 section 2.2 Char: everything outside is replaced; lone surrogates come from undecodable argv bytes.
-    Compiled on first use: it costs about 5 ms, and most text never needs it."""
+    Compiled on first use (re keeps it after that): importing re costs the hook about 5 ms, and most text never
+    needs it."""
     import re
 
     return re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")

@@ -10,24 +10,24 @@ from __future__ import annotations
 
 import os
 import stat
-from pathlib import Path
 
 from tkalert.config.settings import DEFAULT_GNUPG_CONFIG
 from tkalert.errors import SealError
 
 
-def resolve_home(configured: Path | None, gnupg_config: str | None) -> Path:
+def resolve_home(configured: str | os.PathLike | None, gnupg_config: str | None) -> str:
+    """The home as text (the hook never loads pathlib): --gnupg-config's directory, else [gnupg] home."""
     if gnupg_config:
-        return Path(gnupg_config).parent
+        return os.path.dirname(os.path.normpath(gnupg_config)) or "."
     if configured is not None:
-        return configured
-    return DEFAULT_GNUPG_CONFIG.parent
+        return os.fspath(configured)
+    return os.path.dirname(DEFAULT_GNUPG_CONFIG)
 
 
-def checked_home(home: Path) -> Path:
+def checked_home(home: str | os.PathLike) -> str | os.PathLike:
     """Return the home if it exists and is safe; raise SealError naming the fix otherwise."""
     try:
-        info = home.stat()
+        info = os.stat(home)
     except FileNotFoundError:
         raise SealError(
             f"GnuPG home {home} does not exist: create it with 'install -d -m 700 {home}' and import the vendor key "

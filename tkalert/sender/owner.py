@@ -12,14 +12,13 @@ caller, nor when that directory is root's.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 
 def act_as_spool_owner(settings) -> str | None:
     """Switch this process to the spool directory's owner when running as root; return that user's name."""
     if os.geteuid() != 0:
         return None
-    found = _nearest_existing(Path(settings.spool_dir))
+    found = _nearest_existing(os.fspath(settings.spool_dir))
     if found is None or found.st_uid == 0:
         return None
     owner = found.st_uid
@@ -42,12 +41,15 @@ def act_as_spool_owner(settings) -> str | None:
     return name
 
 
-def _nearest_existing(path: Path) -> os.stat_result | None:
-    for candidate in (path, *path.parents):
+def _nearest_existing(path: str) -> os.stat_result | None:
+    candidate = os.path.abspath(path)
+    while True:
         try:
             return os.stat(candidate)
         except FileNotFoundError:
-            continue
+            parent = os.path.dirname(candidate)
+            if parent == candidate:
+                return None
+            candidate = parent
         except OSError:
             return None
-    return None

@@ -9,8 +9,8 @@ down is a result, not an exception.
 
 from __future__ import annotations
 
+import os
 import time
-from pathlib import Path
 
 from tkalert.config.settings import Settings
 from tkalert.document.event import Event
@@ -39,7 +39,7 @@ class SendResult(Record):
 
 
 class SendOptions(Record):
-    gnupg_home: Path
+    gnupg_home: str  # file names are text on the hook path (tkalert.config.fields)
     encrypt: bool = True
     override_to: str | None = None
     trial: bool = False  # `tkalert test --send`: delivered once from a private spool, never queued in the real one
@@ -101,8 +101,8 @@ def switched_off(settings: Settings) -> list[str]:
 def new_stamp(settings: Settings, now: float) -> Stamp:
     from tkalert.sender.spool.disk import ensure_dir
 
-    ensure_dir(Path(settings.state_dir))
-    identity = system_id(settings.system_id, Path(settings.state_dir))
+    ensure_dir(settings.state_dir)
+    identity = system_id(settings.system_id, settings.state_dir)
     return Stamp(new_message_id(), identity, next_sequence(settings.state_dir), now)
 
 
@@ -301,10 +301,11 @@ def _send_privately(event: Event, settings: Settings, options: SendOptions) -> S
     import shutil
     import tempfile
 
-    private = Path(tempfile.mkdtemp(prefix="tkalert-trial-"))
+    private = tempfile.mkdtemp(prefix="tkalert-trial-")
     try:
         sections = {name: values for name, values in settings.sections.items() if name != "archive"}
-        trial = settings.replace(spool_dir=private / "spool", state_dir=private / "state", sections=sections)
+        trial = settings.replace(spool_dir=os.path.join(private, "spool"), state_dir=os.path.join(private, "state"),
+                                 sections=sections)
         document, stamp = render(event, trial)
         result = seal_and_spool(document, stamp, facts_of(event), trial, options)
     finally:
@@ -373,9 +374,10 @@ def preview_report(settings: Settings, full: bool = False, now: float | None = N
 
     act_as_spool_owner(settings)
     site = open_site(settings)
-    state_dir = Path(settings.state_dir)
+    state_dir = settings.state_dir
     try:
-        sequence = int((state_dir / "sequence").read_text(encoding="ascii").strip() or 0) + 1
+        with open(os.path.join(state_dir, "sequence"), encoding="ascii") as fh:
+            sequence = int(fh.read().strip() or 0) + 1
     except (OSError, ValueError):
         sequence = 1
     stamp = Stamp(new_message_id(), system_id(settings.system_id, state_dir), sequence,

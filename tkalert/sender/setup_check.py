@@ -31,7 +31,7 @@ def _walk(config, gnupg_config, send, auth_key=None) -> Iterator[Step]:
 
     from tkalert.config.settings import CONFIG_ENV, DEFAULT_CONFIG, load_settings
 
-    if config is None and CONFIG_ENV not in os.environ and not DEFAULT_CONFIG.exists():
+    if config is None and CONFIG_ENV not in os.environ and not os.path.exists(DEFAULT_CONFIG):
         yield Step("config", False, f"config file {DEFAULT_CONFIG} does not exist",
                    f"create {DEFAULT_CONFIG} (see tkalert.conf(5) and the README's sample) or name one with "
                    f"--config FILE or $TKALERT_CONFIG")
@@ -45,7 +45,7 @@ def _walk(config, gnupg_config, send, auth_key=None) -> Iterator[Step]:
     yield from _identity(settings, from_command_line=bool(auth_key))
     yield from _categories_and_health(settings)
     home = yield from _gnupg(settings, gnupg_config)
-    yield _state_dir(settings.state_dir)
+    yield _state_dir(Path(settings.state_dir))
     yield from _ownership(settings)
     for destination in settings.destinations:
         yield from _destination(destination, settings)
@@ -160,7 +160,7 @@ def _gnupg(settings, gnupg_config) -> Iterator[Step]:
     from tkalert.openpgp.home import checked_home, resolve_home
     from tkalert.openpgp.seal import open_keyring
 
-    home = resolve_home(settings.gnupg_home, gnupg_config)
+    home = Path(resolve_home(settings.gnupg_home, gnupg_config))
     if (yield from _stage("gnupg home", lambda: checked_home(home), _describe_home)) is None:
         return None
     gpg = yield from _stage("gnupg", lambda: open_keyring(home), lambda g: f"gpg {'.'.join(map(str, g.version))}")
@@ -227,10 +227,11 @@ def _ownership(settings) -> Iterator[Step]:
     running this test, which should be the user the monitoring daemon runs tkalert as (`sudo -u nagios tkalert
     test`): one root-owned file left by a manual run as root makes the daemon's next send or flush fail."""
     me = os.geteuid()
-    for name, top in (("state files", settings.state_dir), ("spool files", settings.spool_dir)):
+    state_dir, spool_dir = Path(settings.state_dir), Path(settings.spool_dir)
+    for name, top in (("state files", state_dir), ("spool files", spool_dir)):
         if not top.exists():
             continue
-        skip = settings.spool_dir if top == settings.state_dir else None  # the spool is checked on its own
+        skip = spool_dir if top == state_dir else None  # the spool is checked on its own
         bad = next(_not_mine(top, me, skip), None)
         if bad is None:
             yield Step(name, True, f"{top}: everything belongs to {_user(me)} and is writable")

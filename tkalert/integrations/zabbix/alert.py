@@ -17,6 +17,7 @@ duplicate: 75 spool not writable, 78 configuration, 2 message not from the tkale
 
 from __future__ import annotations
 
+import os
 import sys
 
 from tkalert.cli.boundary import command_failure, guard
@@ -68,7 +69,7 @@ def with_inventory(event, settings):
     from tkalert.integrations.zabbix.api import access_from_section, inventory_within
 
     try:
-        access = access_from_section(settings.section("zabbix"), settings.path.parent, settings.path)
+        access = access_from_section(settings.section("zabbix"), os.path.dirname(settings.path), settings.path)
         if access is None:
             return event
         inventory = inventory_within(access, event.host)

@@ -14,7 +14,7 @@ each transport's `probe()` for `tkalert test`: the connection stages one by one,
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from _collections_abc import Callable, Sequence  # collections.abc without the collections package (hook path)
 
 from tkalert.config.fields import choice, place
 from tkalert.config.settings import Destination, Settings

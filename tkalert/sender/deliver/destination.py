@@ -9,7 +9,7 @@ see checked values.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from _collections_abc import Mapping  # collections.abc without the collections package (hook path)
 
 from tkalert.config.fields import REQUIRED, Section
 from tkalert.config.settings import Destination, Settings

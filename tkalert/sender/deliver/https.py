@@ -35,6 +35,7 @@ from collections.abc import Iterator
 import http.client
 import os
 import socket
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from tkalert import __version__
@@ -70,7 +71,7 @@ class HttpsTransport:
         self.tofu = options.boolean("tofu")
         if self.tofu and self.policy.pins:
             raise options.error("give either pin_sha256 or tofu = yes, not both (a pin needs no first use)")
-        self.tofu_file = options.path("tofu_file") or settings.state_dir / f"tofu-{self.name}.sha256"
+        self.tofu_file = options.path("tofu_file") or Path(settings.state_dir) / f"tofu-{self.name}.sha256"
         self._sock = None
 
     def deliver(self, messages: list[SealedMessage]) -> list[Outcome]:

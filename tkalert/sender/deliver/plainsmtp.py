@@ -5,11 +5,13 @@ connection without TLS and without AUTH needs five commands (RFC 5321 section 3.
 RCPT, DATA with the dot-stuffed message (section 4.5.2), QUIT. Replies are judged like smtplib's are judged by
 tkalert.sender.deliver.failure: 4xx temporary, 5xx permanent, a closed connection or a time-out temporary.
 Anything more (STARTTLS, AUTH, SMTPUTF8 addresses) goes through smtplib in tkalert.sender.deliver.smtp.
+The connection is made with _socket: the socket module imports enum and selectors, a sizeable part of the hook's
+start, for create_connection and makefile, which `connected` and `LineReader` do here in a few lines.
 """
 
 from __future__ import annotations
 
-import socket
+import _socket
 
 from tkalert.sender.deliver.failure import FIX_REACH, TransportFailure
 
@@ -38,8 +40,8 @@ class PlainSmtp:
     def connect(self) -> None:
         # an ASCII name as bytes: a str goes through the idna codec (encodings.idna, stringprep, unicodedata)
         host = self.host.encode("ascii") if self.host.isascii() else self.host
-        self.sock = socket.create_connection((host, self.port), timeout=self.timeout)
-        self.reader = self.sock.makefile("rb")
+        self.sock = connected(host, self.port, self.timeout)
+        self.reader = LineReader(self.sock)
 
     def greet(self) -> str:
         code, text = self.reply()
@@ -107,6 +109,43 @@ class PlainSmtp:
 
     def _reset(self) -> None:
         self.command("RSET")
+
+
+def connected(host: str | bytes, port: int, timeout: float) -> _socket.socket:
+    """socket.create_connection: each address the name resolves to in turn; the last error if none answers."""
+    error: OSError | None = None
+    for family, kind, proto, _, address in _socket.getaddrinfo(host, port, 0, _socket.SOCK_STREAM):
+        sock = _socket.socket(family, kind, proto)
+        try:
+            sock.settimeout(timeout)
+            sock.connect(address)
+            return sock
+        except OSError as exc:
+            error = exc
+            sock.close()
+    raise error or OSError(f"{host!r} resolves to no address")
+
+
+class LineReader:
+    """socket.makefile("rb").readline(limit): a line up to and including its LF, at most `limit` bytes; shorter
+    without LF when the peer closed the connection."""
+
+    def __init__(self, sock: _socket.socket):
+        self.sock, self.buffer = sock, b""
+
+    def readline(self, limit: int) -> bytes:
+        while self.buffer.find(b"\n", 0, limit) < 0 and len(self.buffer) < limit:
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                break
+            self.buffer += chunk
+        end = self.buffer.find(b"\n", 0, limit)
+        end = min(limit, len(self.buffer)) if end < 0 else end + 1
+        line, self.buffer = self.buffer[:end], self.buffer[end:]
+        return line
+
+    def close(self) -> None:
+        self.buffer = b""
 
 
 def stuffed(data: bytes) -> bytes:

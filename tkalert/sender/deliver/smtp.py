@@ -27,8 +27,7 @@ Options of a `[destination NAME]` section with `transport = smtp` (default in br
 
 from __future__ import annotations
 
-import socket
-from collections.abc import Iterator
+from _collections_abc import Iterator  # collections.abc without the collections package (hook path)
 
 from tkalert.config.settings import Destination, Settings
 from tkalert.sender.deliver.failure import TransportFailure, classify
@@ -167,6 +166,8 @@ class SmtpTransport:
         return [("connect", self._connect), *wrap, ("greeting", self._greet), *tls, ("authenticate", self._login)]
 
     def _connect(self) -> str:
+        import socket
+
         self._sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
         return f"connected to {self.host} port {self.port}"
 

@@ -17,39 +17,41 @@ A 980-alert digest used to cost 1,960 fsyncs here; it now costs three, whatever 
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
-from collections.abc import Iterable, Iterator
+from _collections_abc import Iterable, Iterator  # collections.abc without the collections package (hook path)
 
-from tkalert.sender.spool import disk
+from tkalert.sender.spool import disk, jsonfile
 from tkalert.sender.spool.entry import Entry, check_message_id, dumps, from_record, loads, to_record
 
 FOLDED = ".folded.json"
 
 
 class Archive:
-    def __init__(self, directory: Path, keep: float, keep_documents: bool = True):
-        self.directory = Path(directory)
+    def __init__(self, directory: str | os.PathLike, keep: float, keep_documents: bool = True):
+        self.directory = os.fspath(directory)  # text: the hook never loads pathlib
         self.keep = keep
         self.keep_documents = keep_documents
 
     def prepare(self) -> "Archive":
         disk.ensure_dir(self.directory)
-        disk.ensure_dir(self.directory / "tmp")
+        disk.ensure_dir(self._tmp)
         return self
 
-    def path(self, message_id: str) -> Path:
-        return self.directory / f"{check_message_id(message_id)}.json"
+    @property
+    def _tmp(self) -> str:
+        return os.path.join(self.directory, "tmp")
+
+    def path(self, message_id: str) -> str:
+        return os.path.join(self.directory, f"{check_message_id(message_id)}.json")
 
     def record(self, entry: Entry) -> None:
         """Durably store a finished entry; its mtime is the finish time on the injected clock (for pruning)."""
         path = self.path(entry.message_id)
-        disk.write_durably(self.directory / "tmp", path, dumps(entry, self.keep_documents))
+        disk.write_durably(self._tmp, path, dumps(entry, self.keep_documents))
         os.utime(path, (entry.finished_at, entry.finished_at))
 
-    def folded_path(self, digest_id: str) -> Path:
-        return self.directory / f"{check_message_id(digest_id)}{FOLDED}"
+    def folded_path(self, digest_id: str) -> str:
+        return os.path.join(self.directory, f"{check_message_id(digest_id)}{FOLDED}")
 
     def record_folded(self, digest_id: str, entries: Iterable[Entry], now: float) -> None:
         """Durably store the alerts folded into one digest as one file (merged with what an interrupted run wrote
@@ -60,11 +62,11 @@ class Archive:
             folded.setdefault(entry.message_id, entry.with_status("folded", digest_id=digest_id, finished_at=now))
         data = {"format": 1, "digest_id": digest_id,
                 "folded": [to_record(e, self.keep_documents) for e in folded.values()]}
-        disk.write_durably(self.directory / "tmp", path, json.dumps(data, indent=1).encode("utf-8"))
+        disk.write_durably(self._tmp, path, jsonfile.dumps(data, indent=1).encode("utf-8"))
         os.utime(path, (now, now))
         for message_id in folded:
             try:
-                os.symlink(path.name, self.path(message_id))
+                os.symlink(os.path.basename(path), self.path(message_id))
             except FileExistsError:
                 continue  # linked before the interruption, or a record of this id already (kept as it is)
         disk.fsync_dir(self.directory)
@@ -76,7 +78,8 @@ class Archive:
 
     def load(self, message_id: str) -> Entry | None:
         try:
-            data = json.loads(self.path(message_id).read_bytes())
+            with open(self.path(message_id), "rb") as fh:
+                data = jsonfile.loads(fh.read())
         except FileNotFoundError:
             return None
         if "folded" not in data:
@@ -86,31 +89,32 @@ class Archive:
     def entries(self) -> Iterator[Entry]:
         for path in self.files():
             try:
-                if path.name.endswith(FOLDED):
+                if path.endswith(FOLDED):
                     yield from self._read_folded(path)
                 else:
-                    yield loads(path.read_bytes())
+                    with open(path, "rb") as fh:
+                        yield loads(fh.read())
             except FileNotFoundError:
                 continue
 
-    def files(self) -> list[Path]:
+    def files(self) -> list[str]:
         """The record files (not the links to digest files), sorted by name."""
-        return sorted(self.directory / name for name in self._names(links=False))
+        return sorted(os.path.join(self.directory, name) for name in self._names(links=False))
 
     def prune(self, now: float) -> int:
         """Remove records (and digest files) finished longer than `keep` ago, then the links left dangling."""
         removed = 0
         for path in self.files():
             try:
-                if now - path.stat().st_mtime > self.keep:
-                    path.unlink()
+                if now - os.stat(path).st_mtime > self.keep:
+                    os.unlink(path)
                     removed += 1
             except FileNotFoundError:
                 continue
         for name in self._names(links=True):
-            link = self.directory / name
-            if not link.exists():  # its digest file was pruned
-                link.unlink(missing_ok=True)
+            link = os.path.join(self.directory, name)
+            if not os.path.exists(link):  # its digest file was pruned
+                disk.unlink(link)
         return removed
 
     def _names(self, links: bool) -> list[str]:
@@ -120,9 +124,10 @@ class Archive:
         except FileNotFoundError:
             return []
 
-    def _read_folded(self, path: Path) -> list[Entry]:
+    def _read_folded(self, path: str) -> list[Entry]:
         try:
-            return self._folded_of(json.loads(path.read_bytes()))
+            with open(path, "rb") as fh:
+                return self._folded_of(jsonfile.loads(fh.read()))
         except FileNotFoundError:
             return []
 

@@ -8,18 +8,17 @@ the message (`tkalert show`). Where a file lies says its status; the `status` fi
 
 from __future__ import annotations
 
-import json
-import re
-
 from tkalert.record import Record
 from tkalert.sender.message import SealedMessage
+from tkalert.sender.spool import jsonfile
 
 FORMAT = 1
 # SealedMessage field -> its key in the file: the file format stays as tkalert 0.1 wrote it
 FILE_KEYS = {"document_type": "kind", "monitored_state": "state"}
 STATUSES = ("unsealed", "queued", "folded", "sent", "failed", "expired")
 FIELDS = {key: name for name, key in FILE_KEYS.items()}
-_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+ID_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+ID_CHARS = ID_START | frozenset("._-")
 
 
 class Entry(Record):
@@ -51,17 +50,17 @@ def new_entry(message: SealedMessage, now: float, status: str = "queued", **extr
 
 def check_message_id(message_id: str) -> str:
     """The id becomes a file name: refuse anything that could leave the directory."""
-    if not _SAFE_ID.match(message_id or ""):
+    if not (message_id and len(message_id) <= 128 and message_id[0] in ID_START and ID_CHARS.issuperset(message_id)):
         raise ValueError(f"message id {message_id!r} is not a safe file name (letters, digits, . _ -)")
     return message_id
 
 
 def dumps(entry: Entry, keep_documents: bool = True) -> bytes:
-    return json.dumps(to_record(entry, keep_documents), indent=1).encode("utf-8")
+    return jsonfile.dumps(to_record(entry, keep_documents), indent=1).encode("utf-8")
 
 
 def loads(data: bytes) -> Entry:
-    return from_record(json.loads(data))
+    return from_record(jsonfile.loads(data))
 
 
 def to_record(entry: Entry, keep_documents: bool = True) -> dict:

@@ -20,13 +20,11 @@ from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
-from collections.abc import Callable
+from _collections_abc import Callable  # collections.abc without the collections package (hook path)
 
 from tkalert.errors import TkalertError
 from tkalert.sender.spool.archive import Archive
-from tkalert.sender.spool.backoff import next_try
-from tkalert.sender.spool.disk import FILE_MODE
+from tkalert.sender.spool.disk import FILE_MODE, unlink
 from tkalert.sender.spool.folding import MakeDigest, ripe_groups
 from tkalert.sender.spool.journal import note
 from tkalert.sender.spool.entry import Entry, new_entry
@@ -103,10 +101,11 @@ class Flusher:
     def keep_house(self, now: float) -> None:
         """Prune the archive and sweep the storm memory, at most once an hour unless forced (both only free space:
         nothing reads an expired record or memory, so running them late changes no outcome)."""
-        stamp = self.outbox.root / STAMP
+        stamp = os.path.join(self.outbox.root, STAMP)
         if self.housekeeping is False or (self.housekeeping is None and not housekeeping_due(stamp, now)):
             return
-        set_stamp(stamp, self.outbox.root / "tmp", now)  # first: a prune that breaks is not retried per event
+        # first: a prune that breaks is not retried per event
+        set_stamp(stamp, os.path.join(self.outbox.root, "tmp"), now)
         self.archive.prune(now)
         StormControl(self.outbox.root, self.policy.storm).sweep(now)
 
@@ -178,7 +177,7 @@ class Flusher:
         1,000 entries read 6,500 files before)."""
         due = []
         for path in self.outbox.files("outbox"):
-            message_id = path.stem
+            message_id = os.path.basename(path)[: -len(".json")]
             if message_id in attempted:
                 continue
             entry = self._read_once.get(message_id)
@@ -256,6 +255,8 @@ class Flusher:
             self.report.failed[entry.message_id] = outcome.error or "refused"
             note(self.settings, "failed", entry.message, outcome.error)
         else:
+            from tkalert.sender.spool.backoff import next_try  # only on a failure: the hook's module list is its cost
+
             retry = next_try(now, entry.attempts + 1, self.policy.spool)
             self.outbox.save(entry.with_status("queued", next_try=retry, last_error=outcome.error, **tried))
             self.report.deferred[entry.message_id] = outcome.error or "not delivered"
@@ -268,24 +269,24 @@ class Flusher:
         self.outbox.remove(entry.message_id, source)
 
 
-def housekeeping_due(stamp: Path, now: float, every: float = HOUSEKEEPING_EVERY) -> bool:
+def housekeeping_due(stamp: str, now: float, every: float = HOUSEKEEPING_EVERY) -> bool:
     """True when the stamp is missing or older than `every` (or further than that ahead: the clock was set back)."""
     try:
-        age = now - stamp.stat().st_mtime
+        age = now - os.stat(stamp).st_mtime
     except FileNotFoundError:
         return True
     return not -every < age < every
 
 
-def set_stamp(stamp: Path, tmp_dir: Path, now: float) -> None:
+def set_stamp(stamp: str, tmp_dir: str, now: float) -> None:
     """Create or renew the stamp atomically, its mtime `now` (not durable: a lost stamp costs one early prune)."""
-    tmp = tmp_dir / f"{stamp.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
+    tmp = os.path.join(tmp_dir, f"{os.path.basename(stamp)}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
     os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
     try:
         os.utime(tmp, (now, now))
         os.replace(tmp, stamp)
     finally:
-        tmp.unlink(missing_ok=True)
+        unlink(tmp)
 
 
 def flush(settings, *, make_digest: MakeDigest | None, clock: Callable[[], float] = time.time,

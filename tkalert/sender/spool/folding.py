@@ -15,8 +15,7 @@ delayed, never lost.
 
 from __future__ import annotations
 
-from itertools import groupby
-from collections.abc import Callable, Sequence
+from _collections_abc import Callable, Sequence  # collections.abc without the collections package (hook path)
 
 from tkalert.sender.message import SealedMessage
 from tkalert.sender.spool.entry import Entry
@@ -28,6 +27,8 @@ MakeDigest = Callable[[Sequence[SealedMessage]], SealedMessage]
 
 def ripe_groups(entries: Sequence[Entry], now: float, policy: StormPolicy) -> list[list[Entry]]:
     """Folded entries grouped by interval, only the intervals that are over, oldest first."""
+    from itertools import groupby  # here: the hook imports this module, and rarely has folded entries
+
     ordered = sorted(entries, key=lambda e: (e.queued_at, e.message_id))
     groups = [list(g) for _, g in groupby(ordered, key=lambda e: bucket_of(e.queued_at, policy))]
     return [g for g in groups if bucket_ripe(bucket_of(g[0].queued_at, policy), now, policy)]

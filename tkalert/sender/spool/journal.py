@@ -8,18 +8,18 @@ An admin (and the journal's `journalctl -t tkalert`) sees each message's way by 
 
 The line goes to the syslog socket named by `[tkalert] syslog` (default /dev/log; `off` writes nothing) as an RFC
 3164 datagram, facility daemon; failures and expiries at warning, the rest at info. No syslog daemon listening is
-not an error: the spool's own files are the record, this is the notice. Only the standard `socket` module is used
-(the hook imports this module), and the socket is opened once per process.
+not an error: the spool's own files are the record, this is the notice. Only `_socket` is used (the hook imports
+this module, and the socket module loads enum and selectors), and the socket is opened once per process.
 """
 
 from __future__ import annotations
 
+import _socket
 import os
-import socket
 
 FACILITY_DAEMON = 3
 SEVERITY = {"failed": 4, "expired": 4, "unsealed": 4}  # warning; everything else info (6)
-_sockets: dict[str, socket.socket | None] = {}
+_sockets: dict[str, _socket.socket | None] = {}
 
 
 def note(settings, state: str, message, detail: str | None = None) -> None:
@@ -51,8 +51,8 @@ def send(target: str, datagram: str) -> None:
         pass
 
 
-def _open(target: str) -> socket.socket | None:
+def _open(target: str) -> _socket.socket | None:
     try:
-        return socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        return _socket.socket(_socket.AF_UNIX, _socket.SOCK_DGRAM)
     except OSError:
         return None

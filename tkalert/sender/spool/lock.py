@@ -10,14 +10,13 @@ from __future__ import annotations
 import fcntl
 import os
 import time
-from pathlib import Path
 
 from tkalert.sender.spool.disk import FILE_MODE
 
 
 class FileLock:
-    def __init__(self, path: Path):
-        self.path = Path(path)
+    def __init__(self, path: str | os.PathLike):
+        self.path = os.fspath(path)
         self._fd: int | None = None
 
     @property

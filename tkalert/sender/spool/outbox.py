@@ -9,14 +9,15 @@
 
 One JSON file per entry, named by message id. A file changes directory only by rename, and its content only by an
 atomic replace, so hundreds of processes can add entries at once without a lock. Only the flusher (holding the
-flush lock) rewrites or removes entries in outbox/, folded/ and failed/.
+flush lock) rewrites or removes entries in outbox/, folded/ and failed/. File names are text (os.path): the hook
+never loads pathlib.
 """
 
 from __future__ import annotations
 
+import os
 import time
-from pathlib import Path
-from collections.abc import Iterator
+from _collections_abc import Iterator  # collections.abc without the collections package (hook path)
 
 from tkalert.sender.spool import disk
 from tkalert.sender.spool.entry import Entry, check_message_id, dumps, loads
@@ -28,35 +29,36 @@ STALE_TMP = 3600.0  # a temp file this old belongs to a process that died
 
 
 class Outbox:
-    def __init__(self, root: Path):
-        self.root = Path(root)
+    def __init__(self, root: str | os.PathLike):
+        self.root = os.fspath(root)
 
     def prepare(self) -> "Outbox":
         disk.ensure_dir(self.root)
         for name in ("tmp",) + AREAS:
-            disk.ensure_dir(self.root / name)
+            disk.ensure_dir(os.path.join(self.root, name))
         return self
 
-    def path(self, area: str, message_id: str) -> Path:
-        return self.root / area / f"{check_message_id(message_id)}.json"
+    def path(self, area: str, message_id: str) -> str:
+        return os.path.join(self.root, area, f"{check_message_id(message_id)}.json")
 
     def add(self, entry: Entry) -> bool:
         """Write a new entry durably into its status's area; False if that message id is already spooled."""
         if self.locate(entry.message_id):
             return False
         target = self.path(STATUS_AREA[entry.status], entry.message_id)
-        return disk.write_durably(self.root / "tmp", target, dumps(entry), clobber=False)
+        return disk.write_durably(os.path.join(self.root, "tmp"), target, dumps(entry), clobber=False)
 
     def save(self, entry: Entry, area: str | None = None, fsync: bool = True) -> None:
         """Replace an entry's file (same area unless named) with its new bookkeeping."""
         area = area or STATUS_AREA[entry.status]
-        disk.write_durably(self.root / "tmp", self.path(area, entry.message_id), dumps(entry), fsync=fsync)
+        disk.write_durably(os.path.join(self.root, "tmp"), self.path(area, entry.message_id), dumps(entry),
+                           fsync=fsync)
 
     def move(self, message_id: str, source: str, target: str, fsync: bool = True) -> bool:
         return disk.move(self.path(source, message_id), self.path(target, message_id), fsync)
 
     def remove(self, message_id: str, area: str) -> None:
-        self.path(area, message_id).unlink(missing_ok=True)
+        disk.unlink(self.path(area, message_id))
 
     def load(self, area: str, message_id: str) -> Entry | None:
         try:
@@ -66,7 +68,7 @@ class Outbox:
 
     def locate(self, message_id: str) -> str | None:
         for area in AREAS:
-            if self.path(area, message_id).exists():
+            if os.path.exists(self.path(area, message_id)):
                 return area
         return None
 
@@ -79,15 +81,17 @@ class Outbox:
                 continue
 
     @staticmethod
-    def _read(area: str, path: Path) -> Entry:
+    def _read(area: str, path: str) -> Entry:
         # The area a file lies in is its status (a rename moves it without rewriting); failed/ tells two apart.
-        entry = loads(path.read_bytes())
+        with open(path, "rb") as fh:
+            entry = loads(fh.read())
         status = AREA_STATUS.get(area, entry.status)
         return entry if entry.status == status else entry.with_status(status)
 
-    def files(self, area: str) -> list[Path]:
+    def files(self, area: str) -> list[str]:
+        directory = os.path.join(self.root, area)
         try:
-            return sorted(p for p in (self.root / area).iterdir() if p.suffix == ".json")
+            return sorted(os.path.join(directory, name) for name in os.listdir(directory) if name.endswith(".json"))
         except FileNotFoundError:
             return []
 
@@ -98,14 +102,20 @@ class Outbox:
         """Remove temp files left by killed processes (by real mtime: they never carry a clock value)."""
         now = time.time() if now is None else now
         removed = 0
-        for path in (self.root / "tmp").glob("*.tmp"):
+        tmp = os.path.join(self.root, "tmp")
+        try:
+            names = [name for name in os.listdir(tmp) if name.endswith(".tmp")]
+        except FileNotFoundError:
+            return 0
+        for name in names:
+            path = os.path.join(tmp, name)
             try:
-                if now - path.stat().st_mtime > STALE_TMP:
-                    path.unlink()
+                if now - os.stat(path).st_mtime > STALE_TMP:
+                    os.unlink(path)
                     removed += 1
             except FileNotFoundError:
                 continue
         return removed
 
-    def lock_path(self, name: str) -> Path:
-        return self.root / f"{name}.lock"
+    def lock_path(self, name: str) -> str:
+        return os.path.join(self.root, f"{name}.lock")

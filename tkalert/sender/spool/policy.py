@@ -9,7 +9,7 @@ bare number means seconds), switches on/off (or yes/no, true/false, 1/0).
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 
 from tkalert.config.fields import UNITS, Section
 from tkalert.record import Record
@@ -31,7 +31,7 @@ class StormPolicy(Record):
 
 
 class ArchivePolicy(Record):
-    directory: Path
+    directory: str  # file names are text on the hook path (tkalert.config.fields)
     keep: float = 90 * 86400  # sent and folded records older than this are pruned; failed/ is never pruned
 
 
@@ -66,7 +66,7 @@ def load_policy(settings) -> Policy:
     path = getattr(settings, "path", None)
 
     def section(name: str, keys: tuple[str, ...]) -> Section:
-        return Section(settings.section(name), keys, name, path, base=Path(path).parent if path else Path("."))
+        return Section(settings.section(name), keys, name, path, base=os.path.dirname(path) if path else ".")
 
     spool, storm, archive, switches = (section("spool", SPOOL_KEYS), section("storm", STORM_KEYS),
                                        section("archive", ARCHIVE_KEYS),
@@ -91,7 +91,7 @@ def load_policy(settings) -> Policy:
             repeat_window=storm.duration("repeat_window", StormPolicy.repeat_window, positive=False),
         ),
         archive=ArchivePolicy(
-            directory=archive.path("dir", Path(settings.state_dir) / "archive"),
+            directory=archive.filename("dir", os.path.join(settings.state_dir, "archive")),
             keep=archive.duration("keep", ArchivePolicy.keep, positive=False),
         ),
         categories=Categories(**{key: switches.boolean(key, True, spelled="on or off") for key in CATEGORY_KEYS}),

@@ -6,8 +6,6 @@ and checked once, before anything touches the disk.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from tkalert.record import Record
 from tkalert.sender.owner import act_as_spool_owner
 from tkalert.sender.spool.archive import Archive
@@ -24,7 +22,7 @@ class Site(Record):
 def open_site(settings, create: bool = True) -> Site:
     act_as_spool_owner(settings)  # before any file is touched: everything created belongs to the spool's owner
     policy = load_policy(settings)
-    outbox = Outbox(Path(settings.spool_dir))
+    outbox = Outbox(settings.spool_dir)
     archive = Archive(policy.archive.directory, policy.archive.keep, policy.categories.archive)
     if create:
         outbox.prepare()

@@ -24,14 +24,12 @@ of each host/service is a small file under `last/`, read and replaced under that
 from __future__ import annotations
 
 import fcntl
-import json
 import os
-from pathlib import Path
-from collections.abc import Callable
+from _collections_abc import Callable  # collections.abc without the collections package (hook path)
 
 from tkalert.record import Record
 from tkalert.sender.message import SealedMessage
-from tkalert.sender.spool import disk
+from tkalert.sender.spool import disk, jsonfile
 from tkalert.sender.spool.disk import FILE_MODE
 from tkalert.sender.spool.policy import StormPolicy, describe
 
@@ -96,15 +94,15 @@ def bucket_ripe(bucket: int, now: float, policy: StormPolicy) -> bool:
 class StormControl:
     """decide() with its memory on disk, shared by every tkalert process on this spool."""
 
-    def __init__(self, root: Path, policy: StormPolicy):
-        self.dir = Path(root) / "storm"
+    def __init__(self, root: str | os.PathLike, policy: StormPolicy):
+        self.dir = os.path.join(root, "storm")
         self.policy = policy
 
     def judge(self, message: SealedMessage, now: float) -> Verdict:
         if not judged(message, self.policy):
             return PASS
-        disk.ensure_dir(self.dir / "slots")
-        disk.ensure_dir(self.dir / "last")
+        disk.ensure_dir(os.path.join(self.dir, "slots"))
+        disk.ensure_dir(os.path.join(self.dir, "last"))
         fd = os.open(self._memory_path(message), os.O_RDWR | os.O_CREAT, FILE_MODE)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)  # this host/service only: contention is per pair, not global
@@ -119,40 +117,41 @@ class StormControl:
     def sweep(self, now: float) -> None:
         """Drop slots of finished intervals and memories past MEMORY_SPAN (the flusher calls this)."""
         current = bucket_of(now, self.policy)
-        for path in _listing(self.dir / "slots"):
-            if int(path.name.split(".")[0]) < current:
-                path.unlink(missing_ok=True)
-        for path in _listing(self.dir / "last"):
+        for path in _listing(os.path.join(self.dir, "slots")):
+            if int(os.path.basename(path).split(".")[0]) < current:
+                disk.unlink(path)
+        for path in _listing(os.path.join(self.dir, "last")):
             try:
                 if now - _read_path(path)[1] > MEMORY_SPAN:
-                    path.unlink(missing_ok=True)
+                    disk.unlink(path)
             except (OSError, TypeError):
                 continue
 
     def _claim_slot(self, bucket: int) -> bool:
         for n in range(self.policy.rate):
             try:
-                os.close(os.open(self.dir / "slots" / f"{bucket}.{n}", os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
+                slot = os.path.join(self.dir, "slots", f"{bucket}.{n}")
+                os.close(os.open(slot, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
                 return True
             except FileExistsError:
                 continue
         return False
 
-    def _memory_path(self, message: SealedMessage) -> Path:
+    def _memory_path(self, message: SealedMessage) -> str:
         key = f"{message.host or ''}\x1f{message.service or ''}".encode()
-        return self.dir / "last" / _sha1_hex(key)
+        return os.path.join(self.dir, "last", _sha1_hex(key))
 
 
 def _read(fd: int) -> Previous | None:
     os.lseek(fd, 0, os.SEEK_SET)
     try:
-        state, since = json.loads(os.read(fd, 4096) or b"null")
+        state, since = jsonfile.loads(os.read(fd, 4096) or b"null")
         return str(state), float(since)
     except (ValueError, TypeError):
         return None  # new, or torn by a crash: no memory
 
 
-def _read_path(path: Path) -> Previous | None:
+def _read_path(path: str) -> Previous | None:
     fd = os.open(path, os.O_RDONLY)
     try:
         return _read(fd)
@@ -162,12 +161,12 @@ def _read_path(path: Path) -> Previous | None:
 
 def _write(fd: int, previous: Previous) -> None:
     os.ftruncate(fd, 0)
-    os.pwrite(fd, json.dumps(list(previous)).encode(), 0)
+    os.pwrite(fd, jsonfile.dumps(list(previous)).encode(), 0)
 
 
-def _listing(directory: Path) -> list[Path]:
+def _listing(directory: str) -> list[str]:
     try:
-        return list(directory.iterdir())
+        return [os.path.join(directory, name) for name in os.listdir(directory)]
     except FileNotFoundError:
         return []
 

@@ -15,8 +15,9 @@ timer's `tkalert flush`.
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Callable
+from _collections_abc import Callable  # collections.abc without the collections package (hook path)
 
 from tkalert.deadline import StillRunning, call_within
 from tkalert.record import Record
@@ -52,7 +53,7 @@ def submit(message: SealedMessage, settings, *, clock: Callable[[], float] = tim
     if not site.policy.categories.allows(message.document_type):
         category = CATEGORY_OF.get(message.document_type, message.document_type)
         return SubmitResult("skipped", message.message_id, f"{category} is switched off in [categories]")
-    if site.archive.path(message.message_id).exists():
+    if os.path.exists(site.archive.path(message.message_id)):
         return SubmitResult("sent", message.message_id, "already delivered earlier (see tkalert log)")
     verdict = spool_message(site, message, clock(), override_to)
     if verdict is None:
