@@ -131,10 +131,20 @@ def _adapted(model, fields: Sequence[str], rows: Sequence[tuple]) -> list[list]:
     for index, name in enumerate(fields):
         kind = model._meta.get_field(name).get_internal_type()
         if kind == "JSONField":
-            columns[index] = [None if value is None else json.dumps(value) for value in columns[index]]
+            columns[index] = _json_texts(columns[index])
         elif kind == "DateTimeField" and not postgresql():
             seen: dict = {None: None}
             adapt = connection.ops.adapt_datetimefield_value
             columns[index] = [seen[value] if value in seen else seen.setdefault(value, adapt(value))
                               for value in columns[index]]
     return columns
+
+
+def _json_texts(values: list) -> list:
+    """Each value as JSON text, a run of the same object (a batch's shared `{}`) encoded once."""
+    texts, last, text = [], object(), None
+    for value in values:
+        if value is not last:
+            last, text = value, None if value is None else json.dumps(value)
+        texts.append(text)
+    return texts

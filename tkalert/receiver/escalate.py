@@ -226,7 +226,7 @@ OUTBOX = ("key", "kind", "purpose", "recipient", "subject", "body", "headers", "
 
 def write_notices(notices: list[Notice], act, now: datetime, done: Sweep) -> None:
     """The notices into the outbox at once; a key written before (a racing sweeper) is left as it is."""
-    rows, sites = {}, SiteGroups([system for _, _, system, _ in notices], act)
+    rows, sites, no_headers = {}, SiteGroups([system for _, _, system, _ in notices], act), {}
     for silence, step, system, suffix in notices:
         group = sites.group_of(system)
         if group is None:
@@ -244,7 +244,7 @@ def write_notices(notices: list[Notice], act, now: datetime, done: Sweep) -> Non
             body = site_body(system.contract, members, step, now)
             done.site_notices += 1
         if recipient and key not in rows:
-            rows[key] = (key, Outbox.Kind.MAIL.value, purpose, recipient, subject, body, {}, now, now,
+            rows[key] = (key, Outbox.Kind.MAIL.value, purpose, recipient, subject, body, no_headers, now, now,
                          Outbox.State.PENDING.value, "", 0, "", silence if group is None else None, system.pk)
     insert_new(Outbox, OUTBOX, list(rows.values()))
 
