@@ -32,7 +32,7 @@ from tkalert.receiver.bulk import in_ids, insert_new, update_each, update_where
 from tkalert.receiver.models import Contract, Maintenance, Outbox, Silence, Stage, System
 from tkalert.receiver.outbox import mail
 
-BATCH = 5000
+BATCH = 10000  # a transaction each; a SQLite commit writes every page the batch touched
 HOUR = timedelta(hours=1)
 
 
@@ -98,7 +98,8 @@ def sweep(act, now: datetime, batch: int = BATCH) -> Sweep:
     done = Sweep()
     while True:
         with transaction.atomic():
-            rows = list(System.objects.select_for_update(skip_locked=True).filter(due_at__lte=now)
+            # NO KEY: a worker inserting a message for one of these systems (its foreign key) does not wait
+            rows = list(System.objects.select_for_update(skip_locked=True, no_key=True).filter(due_at__lte=now)
                         .order_by("due_at").values_list(*SWEPT)[:batch])
             if rows:
                 escalate_batch(with_contracts(rows, done.contracts), act, now, done)
