@@ -3,12 +3,14 @@
 A system's `due_at` (indexed) is when it next needs a look: its last heartbeat plus the first stage's delay, a
 later stage's, a repeat's, or the end of a maintenance window. `sweep` reads only rows whose due time has come
 (never a full scan), in batches, each in one transaction (SKIP LOCKED on PostgreSQL, so sweepers pass each other)
-and each done set-wise, a few statements per batch (after a relay or network outage thousands are due at once):
+and each done set-wise, a handful of statements per batch whatever its size (tkalert.receiver.bulk: after a relay
+or network outage ten thousand systems are due at once, and rows go in and out as tuples, not model instances):
   1. in a maintenance window: nothing fires; it is due again when the window ends;
-  2. otherwise the open Silence (one per system, a unique index) is found or opened, and every stage whose delay
-     has passed and is above the stage reached fires: a compare-and-set `UPDATE ... WHERE stage = old` moves the
-     silence, and the notice is an Outbox row under the key `silence:<id>:stage:<n>` (INSERT ... ON CONFLICT DO
-     NOTHING), so a racing sweeper that planned the same stage writes nothing; a repeat likewise with its count;
+  2. otherwise every stage whose delay has passed and is above the stage of the system's open Silence fires. A
+     system without one gets a silence born at that stage (INSERT ... ON CONFLICT DO NOTHING RETURNING: the unique
+     open silence is the compare-and-set); an open one moves by `UPDATE ... WHERE stage = old RETURNING id`, a
+     repeat likewise by `WHERE repeats < count`. Only what this sweeper won becomes notices, Outbox rows under the
+     key `silence:<id>:stage:<n>` (ON CONFLICT DO NOTHING as well), so two sweepers never send one stage twice;
   3. when most of a contract's systems (`site_share`, at least `site_minimum`) fell silent within the same hour,
      a stage makes one site notice listing them instead of a mail per system (key `site:<contract>:<n>:<hour>`);
   4. the next due time is written; none when nothing is left to fire.
@@ -21,14 +23,16 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
-from django.db import transaction
-from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F, Max, Value
+from django.db import connection, transaction
+from django.db.models import Max
 
-from tkalert.receiver.models import Contract, Maintenance, Silence, Stage, System
-from tkalert.receiver.outbox import insert_new, mail
+from tkalert.receiver.bulk import in_ids, insert_new, update_each, update_where
+from tkalert.receiver.models import Contract, Maintenance, Outbox, Silence, Stage, System
+from tkalert.receiver.outbox import mail
 
-BATCH = 500
+BATCH = 10000  # a transaction each; a SQLite commit writes every page the batch touched
 HOUR = timedelta(hours=1)
 
 
@@ -75,131 +79,161 @@ class Sweep:
     contracts: dict = field(default_factory=dict)
 
 
+class Due(NamedTuple):
+    """A due system as the sweep reads it: the columns it needs, not a model instance (thousands per batch)."""
+
+    pk: int
+    system_id: str
+    contract_id: int | None
+    last_seen: datetime | None
+    contact_name: str
+    contact_mail: str
+    contract: Contract | None = None
+
+
+SWEPT = ("id", "system_id", "contract_id", "last_seen", "contact_name", "contact_mail")
+
+
 def sweep(act, now: datetime, batch: int = BATCH) -> Sweep:
     done = Sweep()
     while True:
         with transaction.atomic():
-            systems = list(System.objects.select_for_update(skip_locked=True).filter(due_at__lte=now)
-                           .only(*SWEPT).order_by("due_at")[:batch])
-            if systems:
-                attach_contracts(systems, done.contracts)
-                escalate_batch(systems, act, now, done)
-        done.looked_at += len(systems)
-        if len(systems) < batch:
+            # NO KEY: a worker inserting a message for one of these systems (its foreign key) does not wait
+            rows = list(System.objects.select_for_update(skip_locked=True, no_key=True).filter(due_at__lte=now)
+                        .order_by("due_at").values_list(*SWEPT)[:batch])
+            if rows:
+                escalate_batch(with_contracts(rows, done.contracts), act, now, done)
+        done.looked_at += len(rows)
+        if len(rows) < batch:
             return done
 
 
-SWEPT = ("id", "system_id", "contract_id", "last_seen", "due_at", "contact_name", "contact_mail")
-
-
-def attach_contracts(systems: list[System], cache: dict) -> None:
-    """Each system's contract from one query per sweep (not a join per batch row)."""
-    missing = {s.contract_id for s in systems if s.contract_id is not None} - set(cache)
+def with_contracts(rows: list[tuple], cache: dict) -> list[Due]:
+    """Each system with its contract, from one query per sweep (not a join per batch row)."""
+    missing = {row[2] for row in rows if row[2] is not None} - set(cache)
     cache.update(Contract.objects.in_bulk(missing))
-    for system in systems:
-        system.contract = cache.get(system.contract_id)
+    return [Due(*row, cache.get(row[2])) for row in rows]
 
 
-def escalate_batch(systems: list[System], act, now: datetime, done: Sweep) -> None:
+def escalate_batch(systems: list[Due], act, now: datetime, done: Sweep) -> None:
     """One batch of due systems, set-wise: a few statements per batch, not per system (a sweep after an outage
     finds thousands due at once)."""
-    windows = dict(Maintenance.objects.filter(system__in=systems, starts_at__lte=now, until__gt=now)
+    windows = dict(Maintenance.objects.filter(starts_at__lte=now, until__gt=now, system__due_at__lte=now)
                    .values("system_id").annotate(end=Max("until")).values_list("system_id", "end"))
-    plans = []
+    plans, due = [], {}
     for system in systems:
         if system.last_seen is None:
-            system.due_at = None
+            due[system.pk] = None
         elif system.pk in windows:
             done.held += 1
-            system.due_at = windows[system.pk]
+            due[system.pk] = windows[system.pk]
         else:
             plan = plan_of(system, stages_of(system.contract, act, done.stages), now)
+            due[system.pk] = plan.due_at
             if plan.reached:
                 plans.append(plan)
-    silences = open_silences([plan.system for plan in plans], now)
-    notices, moves = [], {}
-    for plan in plans:
-        silence = silences[plan.system.pk]
-        fresh = [step for step in plan.reached if step.position > silence.stage]
-        notices += [(silence, step, plan.system, "") for step in fresh]
-        if fresh:
-            moves.setdefault((silence.stage, fresh[-1].position, len(fresh)), []).append(silence.pk)
-        top = plan.reached[-1]
-        if top.repeat:
-            count = int((plan.silent_for - top.after) / top.repeat)
-            if count > silence.repeats:  # a stage that fires just now (a window ended) is not repeated at once
-                if top not in fresh:
-                    notices.append((silence, top, plan.system, f":repeat:{count}"))
-                Silence.objects.filter(pk=silence.pk, repeats__lt=count).update(repeats=count)
-    for (old, new, steps), ids in moves.items():  # compare-and-set: only silences still at `old` move
-        done.fired += steps * Silence.objects.filter(pk__in=ids, stage=old).update(stage=new, stage_at=now)
-    write_notices(notices, act, now, done)
-    write_due_times(systems)
+    write_notices(fire(plans, now, done), act, now, done)
+    update_each(System, "due_at", list(due.items()))
 
 
 @dataclass
 class Plan:
-    system: System
+    system: Due
     reached: list[Step]
-    silent_for: timedelta
+    due_at: datetime | None
+    repeats: int
 
 
-def plan_of(system: System, steps: list[Step], now: datetime) -> Plan:
-    """The stages the silence has reached, and (on the system) when it is next due."""
+def plan_of(system: Due, steps: list[Step], now: datetime) -> Plan:
+    """The stages the silence has reached, the repeats of the last one, and when the system is next due."""
     silent_for = now - system.last_seen
     reached = [step for step in steps if step.after <= silent_for]
     later = [step for step in steps if step.after > silent_for]
-    system.due_at, system.due_after = None, None
-    if later:
-        system.due_after = later[0].after
     top = reached[-1] if reached else None
-    if not later and top is not None and top.repeat:
-        count = int((silent_for - top.after) / top.repeat)
-        system.due_after = top.after + top.repeat * (count + 1)
-    return Plan(system, reached, silent_for)
+    repeats = int((silent_for - top.after) / top.repeat) if top is not None and top.repeat else 0
+    if later:
+        due_at = system.last_seen + later[0].after
+    elif top is not None and top.repeat:
+        due_at = system.last_seen + top.after + top.repeat * (repeats + 1)
+    else:
+        due_at = None
+    return Plan(system, reached, due_at, repeats)
 
 
-def write_due_times(systems: list[System]) -> None:
-    """Each system's next due time, one UPDATE per distinct value: most are `last_seen` plus a stage's delay,
-    the same for many systems."""
-    by_offset: dict[timedelta, list[int]] = {}
-    by_time: dict[datetime | None, list[int]] = {}
-    for system in systems:
-        offset = getattr(system, "due_after", None)
-        if offset is not None:
-            by_offset.setdefault(offset, []).append(system.pk)
-        else:
-            by_time.setdefault(system.due_at, []).append(system.pk)
-    for offset, ids in by_offset.items():
-        System.objects.filter(pk__in=ids).update(
-            due_at=ExpressionWrapper(F("last_seen") + Value(offset, output_field=DurationField()),
-                                     output_field=DateTimeField()))
-    for when, ids in by_time.items():
-        System.objects.filter(pk__in=ids).update(due_at=when)
+Notice = tuple  # (silence id, Step, Due, key suffix)
 
 
-def open_silences(systems: list[System], now: datetime) -> dict[int, Silence]:
-    """Each system's open silence, opened where there is none (a racing sweeper's, if it was first, is kept)."""
-    found = {s.system_id: s for s in Silence.objects.filter(system__in=systems, closed_at=None)}
-    missing = [s for s in systems if s.pk not in found]
-    if missing:
-        insert_new(Silence, [{"system": s.pk, "last_seen": s.last_seen, "opened_at": now, "stage": 0,
-                              "repeats": 0} for s in missing])
-        found.update({s.system_id: s for s in Silence.objects.filter(system__in=missing, closed_at=None)})
-    return found
+def fire(plans: list[Plan], now: datetime, done: Sweep) -> list[Notice]:
+    """The notices this sweeper won: a system without an open silence gets one born at the stage it reached (the
+    unique open silence is the compare-and-set); an open one moves up by compare-and-set."""
+    found = open_silences([plan.system.pk for plan in plans])
+    newborn = [plan for plan in plans if plan.system.pk not in found]
+    born = dict(insert_new(Silence, ("system", "last_seen", "opened_at", "stage", "stage_at", "repeats"),
+                           [(plan.system.pk, plan.system.last_seen, now, plan.reached[-1].position, now,
+                             plan.repeats) for plan in newborn], returning=("system_id", "id")))
+    notices = []
+    for plan in newborn:
+        if plan.system.pk in born:
+            notices += [(born[plan.system.pk], step, plan.system, "") for step in plan.reached]
+            done.fired += len(plan.reached)
+    found.update(open_silences([plan.system.pk for plan in newborn if plan.system.pk not in born]))
+    return notices + move_silences([plan for plan in plans if plan.system.pk not in born], found, now, done)
 
 
-def write_notices(notices: list, act, now: datetime, done: Sweep) -> None:
+def open_silences(system_pks: list[int]) -> dict[int, tuple[int, int, int]]:
+    """Each system's open silence: {system pk: (silence id, stage, repeats)}."""
+    if not system_pks:
+        return {}
+    where, params = in_ids("system_id", system_pks)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT system_id, id, stage, repeats FROM {Silence._meta.db_table} "
+                       f"WHERE closed_at IS NULL AND {where}", params)
+        return {system: (pk, stage, repeats) for system, pk, stage, repeats in cursor.fetchall()}
+
+
+def move_silences(plans: list[Plan], found: dict, now: datetime, done: Sweep) -> list[Notice]:
+    """Open silences up to the stage their system reached (`UPDATE ... WHERE stage = old`), and the last stage
+    again when a repeat is due (`WHERE repeats < count`): one statement per distinct move, notices for the
+    silences this sweeper moved."""
+    moves: dict[tuple[int, int], list] = {}
+    repeats: dict[int, list] = {}
+    for plan in plans:
+        silence, stage, counted = found[plan.system.pk]
+        fresh = [step for step in plan.reached if step.position > stage]
+        if fresh:
+            moves.setdefault((stage, fresh[-1].position), []).append((silence, plan, fresh))
+        top = plan.reached[-1]
+        if top.repeat and plan.repeats > counted:  # a stage that fires just now (a window ended) is not repeated
+            repeats.setdefault(plan.repeats, []).append((silence, plan, top not in fresh))
+    notices = []
+    for (old, new), group in moves.items():
+        won = set(update_where(Silence, [silence for silence, _, _ in group], {"stage": new, "stage_at": now},
+                               "stage = %s AND closed_at IS NULL", [old]))
+        for silence, plan, fresh in group:
+            if silence in won:
+                notices += [(silence, step, plan.system, "") for step in fresh]
+                done.fired += len(fresh)
+    for count, group in repeats.items():
+        won = set(update_where(Silence, [silence for silence, _, _ in group], {"repeats": count},
+                               "repeats < %s", [count]))
+        notices += [(silence, plan.reached[-1], plan.system, f":repeat:{count}") for silence, plan, again in group
+                    if again and silence in won]
+    return notices
+
+
+OUTBOX = ("key", "kind", "purpose", "recipient", "subject", "body", "headers", "created_at", "due_at", "state",
+          "claim_token", "attempts", "last_error", "silence", "system")
+
+
+def write_notices(notices: list[Notice], act, now: datetime, done: Sweep) -> None:
     """The notices into the outbox at once; a key written before (a racing sweeper) is left as it is."""
-    from tkalert.receiver.models import Outbox
-
-    rows, sites = {}, SiteGroups([system for _, _, system, _ in notices], act)
+    rows, sites, no_headers = {}, SiteGroups([system for _, _, system, _ in notices], act), {}
     for silence, step, system, suffix in notices:
         group = sites.group_of(system)
         if group is None:
             recipient = recipient_of(step, [system], act)
             subject, body = stage_text(system, step, now)
-            key, purpose = f"silence:{silence.pk}:stage:{step.position}{suffix}", "stage"
+            key, purpose = f"silence:{silence}:stage:{step.position}{suffix}", "stage"
         else:
             hour, load = group
             key, purpose = f"site:{system.contract_id}:{step.position}:{hour:%Y%m%dT%H}{suffix}", "site"
@@ -211,36 +245,39 @@ def write_notices(notices: list, act, now: datetime, done: Sweep) -> None:
             body = site_body(system.contract, members, step, now)
             done.site_notices += 1
         if recipient and key not in rows:
-            rows[key] = {"key": key, "kind": Outbox.Kind.MAIL.value, "purpose": purpose, "recipient": recipient,
-                         "subject": subject, "body": body, "headers": {}, "created_at": now, "due_at": now,
-                         "state": Outbox.State.PENDING.value, "claim_token": "", "attempts": 0, "last_error": "",
-                         "silence": silence.pk if group is None else None, "system": system.pk}
-    insert_new(Outbox, list(rows.values()))
+            rows[key] = (key, Outbox.Kind.MAIL.value, purpose, recipient, subject, body, no_headers, now, now,
+                         Outbox.State.PENDING.value, "", 0, "", silence if group is None else None, system.pk)
+    insert_new(Outbox, OUTBOX, list(rows.values()))
 
 
 class SiteGroups:
-    """Which due systems went silent together with most of their contract: per contract and batch one count, and
-    the silent neighbours' times only where a group can reach the share at all."""
+    """Which due systems went silent together with most of their contract: per contract and batch, the silent
+    systems around them counted, and the contract's size only up to what that count could be a share of."""
 
-    def __init__(self, systems: list[System], act):
+    def __init__(self, systems: list[Due], act):
         self.act, self.near = act, {}
-        by_contract: dict[int, list[System]] = {}
+        by_contract: dict[int, list[Due]] = {}
         for system in systems:
             if system.contract_id is not None:
                 by_contract.setdefault(system.contract_id, []).append(system)
         for contract_id, members in by_contract.items():
             share = members[0].contract.site_share or act.site_share
-            total = System.objects.filter(contract_id=contract_id, last_seen__isnull=False).count()
-            needed = max(act.site_minimum, share * total)
             window = System.objects.filter(contract_id=contract_id,
                                            last_seen__gte=min(s.last_seen for s in members) - HOUR,
                                            last_seen__lte=max(s.last_seen for s in members) + HOUR)
-            if total < act.site_minimum or window.count() < needed:
+            silent = window.count()
+            if silent < act.site_minimum:
+                continue
+            # a contract of 100,000 systems is not counted to learn that 1,000 silent ones are not most of it
+            cap = int(silent / share) + 2
+            total = System.objects.filter(contract_id=contract_id, last_seen__isnull=False)[:cap].count()
+            needed = max(act.site_minimum, share * total)
+            if total == cap or silent < needed:
                 continue  # not even all of the window's silent systems together would be a site
             seen = sorted(window.values_list("last_seen", flat=True))
             self.near[contract_id] = (needed, seen)
 
-    def group_of(self, system: System):
+    def group_of(self, system: Due):
         """(the hour the group fell silent in, a loader of its systems) when most of the contract went silent
         together; None otherwise."""
         if system.contract_id not in self.near:
@@ -279,7 +316,7 @@ def recovered(silence: Silence, system: System, act, now: datetime) -> None:
              f"tkalert: {system.system_id} is back", body, now, silence=silence, system=system)
 
 
-def stage_text(system: System, step: Step, now: datetime) -> tuple[str, str]:
+def stage_text(system: System | Due, step: Step, now: datetime) -> tuple[str, str]:
     customer = system.contract.customer if system.contract else ""
     silent = hours(now - system.last_seen)
     if step.notify == Stage.Notify.CUSTOMER:

@@ -38,30 +38,6 @@ def enqueue(key: str, kind: str, purpose: str, recipient: str, subject: str, bod
         return False
 
 
-def insert_new(model, rows: list[dict]) -> None:
-    """INSERT ... ON CONFLICT DO NOTHING for many rows in one executemany (SQLite >= 3.24 and PostgreSQL): what a
-    unique key already holds, a racing writer's row, stays as it is. Django's bulk_create costs about half a
-    millisecond a row in Python; a sweep after an outage writes thousands."""
-    import json
-
-    from django.db import connection
-
-    if not rows:
-        return
-    fields = [model._meta.get_field(name) for name in rows[0]]
-    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
-    json_cast = "::jsonb" if connection.vendor == "postgresql" else ""
-    marks = ", ".join("%s" + (json_cast if field.get_internal_type() == "JSONField" else "") for field in fields)
-    convert = [json.dumps if field.get_internal_type() == "JSONField" else
-               connection.ops.adapt_datetimefield_value if field.get_internal_type() == "DateTimeField" else None
-               for field in fields]
-    values = [[c(v) if c and v is not None else v for c, v in zip(convert, row.values(), strict=True)]
-              for row in rows]
-    with connection.cursor() as cursor:
-        cursor.executemany(f"INSERT INTO {model._meta.db_table} ({columns}) VALUES ({marks}) "
-                           "ON CONFLICT DO NOTHING", values)
-
-
 def mail(key: str, purpose: str, recipient: str, subject: str, body: str, now: datetime, **links) -> bool:
     return enqueue(key, Outbox.Kind.MAIL, purpose, recipient, subject, body, now, **links)
 
