@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('receiver', '0004_reports'),
+        ('receiver', '0005_report_sequence'),
     ]
 
     operations = [
