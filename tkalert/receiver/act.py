@@ -51,8 +51,8 @@ def act_on_alert(message: Message, config) -> None:
     service = fields.get("service/name", "")
     state = (fields.get("service/status") if service else fields.get("host/status")) or "UNKNOWN"
     state = state.upper()
-    episode = Episode.objects.select_related("system__contract").filter(
-        system_id=message.system_id, host=host, service=service, closed_at=None).first()
+    # its system and contract only when a ticket event needs them (open, change, close; not a repeat)
+    episode = Episode.objects.filter(system_id=message.system_id, host=host, service=service, closed_at=None).first()
     if episode is None:
         if state in RECOVERED:
             return
@@ -119,11 +119,18 @@ def notice_drift(message: Message, act) -> None:
         return
     skew = (message.received_at - message.signed_at).total_seconds()
     mine = System.objects.filter(pk=message.system_id)
+    # the judge's System, read in this transaction and kept up to date by it: no UPDATE when nothing drifts
+    known = message.system if Message.system.is_cached(message) else None
     if abs(skew) <= act.drift_limit:
-        mine.exclude(drifting_since=None).update(drifting_since=None)
+        if known is None or known.drifting_since is not None:
+            mine.exclude(drifting_since=None).update(drifting_since=None)
+        if known is not None:
+            known.drifting_since = None
         return
     if not mine.filter(drifting_since=None).update(drifting_since=message.received_at):
         return
+    if known is not None:
+        known.drifting_since = message.received_at
     system = System.objects.get(pk=message.system_id)
     contact = (message.fields or {}).get("contact-mail") or system.contact_mail
     if contact:

@@ -6,10 +6,12 @@ The steps, as healthchecks' sendalerts does them, each small and saying whether 
    compare-and-set UPDATE that sets this claim's token; only rows still in the expected state change hands, and
    PostgreSQL's `FOR UPDATE SKIP LOCKED` lets workers pass each other instead of queueing;
 3. `open_claimed` runs gpg outside any transaction (tkalert.receiver.open), a batch's messages in one thread per
-   core, so gpg works on every core while the database sees one writer per worker;
+   core, so gpg works on every core while the database sees one writer per worker; the batch's raw bytes are
+   read in one query beforehand, and the pins open asks for are read once per batch (`BatchDirectory`);
 4. `finish_batch` confirms each claim (`UPDATE ... WHERE id AND state='claimed' AND claim_token`, rowcount 1
    wins) and judges it, the whole batch in one transaction (one commit, one fsync on SQLite, instead of one per
-   message): a row another worker took over meanwhile is skipped, nothing of this worker's is kept for it. If two
+   message; tkalert.receiver.judge.Batch reads contracts, systems and earlier message ids once per batch): a row
+   another worker took over meanwhile is skipped, nothing of this worker's is kept for it. If two
    workers race to accept the same message id, the unique index refuses the second commit: the batch is judged
    again message by message, and that message becomes a duplicate;
 5. a key pinned on first contact is imported into the vendor home after the commit (open reads it from there
@@ -17,6 +19,7 @@ The steps, as healthchecks' sendalerts does them, each small and saying whether 
 The receiver's own trouble while opening (gpg missing, the vendor home unusable, a wrong passphrase: open's
 SealError) is not the message's fault: the claim is released, the message stays `stored`, and the worker waits
 `TROUBLE_PAUSE` before it tries again, so nothing is quarantined for a fault an admin fixes on our side.
+An idle worker looks every `WAKE` seconds whether the store or the table holds work, and starts at once when so.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F, Q
 
 from tkalert.errors import SealError, one_line
@@ -40,6 +43,7 @@ OPEN_THREADS = os.cpu_count() or 1
 MAX_ATTEMPTS = 10  # claims of one message whose worker died each time: the message itself kills workers
 TROUBLE_PAUSE = 30.0
 DATABASE_PAUSE = 5.0
+WAKE = 0.05
 
 
 def utcnow() -> datetime:
@@ -70,6 +74,8 @@ class Worker:
 
         import_stored(self.config.store_dir)
         token, ids = self.claim_batch()
+        if not ids:
+            return 0
         try:
             return self.process_batch(token, ids)
         except Exception:
@@ -80,11 +86,19 @@ class Worker:
 
     def process_batch(self, token: str, ids: list[int]) -> int:
         """Open the claimed messages (in threads), judge them in one transaction; how many were judged."""
-        attempts = dict(Message.objects.filter(id__in=ids).values_list("id", "attempts"))
-        outcomes = [(i, self.poison(attempts[i])) for i in ids if attempts.get(i, 0) > MAX_ATTEMPTS]
-        to_open = [i for i in ids if attempts.get(i, 0) <= MAX_ATTEMPTS]
+        from tkalert.receiver.directory import BatchDirectory
+
+        rows = {pk: (attempts, raw) for pk, attempts, raw in
+                Message.objects.filter(id__in=ids).values_list("id", "attempts", "raw")}
+        outcomes = [(i, self.poison(rows[i][0])) for i in ids if i in rows and rows[i][0] > MAX_ATTEMPTS]
+        to_open = [i for i in ids if i in rows and rows[i][0] <= MAX_ATTEMPTS]
+        directory = BatchDirectory(self.directory)
+        opening = self.openers().map(self.open_claimed, to_open, [bytes(rows[i][1]) for i in to_open],
+                                     [directory] * len(to_open))
         first_contact = False
-        for message_id, opened in zip(to_open, self.openers().map(self.open_claimed, to_open), strict=True):
+        for message_id, opened in zip(to_open, list(opening), strict=True):
+            if isinstance(opened, DatabaseError):
+                raise opened  # an opener thread's connection failed: run_once releases the batch, run waits
             # after a first contact, the rest waits until its key is pinned: they may need it to be opened
             if opened is None or self.trouble or first_contact:
                 self.release(message_id, token)
@@ -127,14 +141,32 @@ class Worker:
                 self.log(f"cannot open messages, trying again in {TROUBLE_PAUSE:g} s: {self.trouble}")
             if once and not judged:
                 break
-            if self.trouble or not judged:
-                self._pause(TROUBLE_PAUSE if self.trouble else idle, stop)
+            if self.trouble:
+                self._pause(TROUBLE_PAUSE, stop)
+            elif not judged:
+                self._pause(idle, stop, wake=self.work_waiting)
         return done
 
-    def _pause(self, seconds: float, stop) -> None:
+    def _pause(self, seconds: float, stop, wake=lambda: False) -> None:
         until = time.monotonic() + seconds
         while time.monotonic() < until and not stop():
-            time.sleep(min(0.5, seconds))
+            time.sleep(min(WAKE, seconds))
+            if wake():
+                return
+
+    def work_waiting(self) -> bool:
+        """A file in the store's new/, or a `stored` row (another worker imported it, a retry): cheap enough to
+        ask every WAKE seconds (one directory entry, one indexed row)."""
+        try:
+            with os.scandir(self.config.store_dir / "new") as entries:
+                if next(entries, None) is not None:
+                    return True
+        except FileNotFoundError:
+            pass
+        try:
+            return Message.objects.filter(state=Message.State.STORED).exists()
+        except DatabaseError:
+            return True  # run_once meets it again, and `run` waits for the database
 
     def claim_batch(self, size: int = CLAIM) -> tuple[str, list[int]]:
         token, now = secrets.token_hex(16), self.clock()
@@ -148,19 +180,21 @@ class Worker:
         return token, list(Message.objects.filter(claim_token=token, state=Message.State.CLAIMED)
                            .order_by("id").values_list("id", flat=True))
 
-    def open_claimed(self, message_id: int):
-        """Opened or Refused; None on the receiver's own trouble (open's SealError), noted in `self.trouble`."""
-        from django.db import close_old_connections
+    def open_claimed(self, message_id: int, raw: bytes, directory=None):
+        """Opened or Refused; None on the receiver's own trouble (open's SealError), noted in `self.trouble`; the
+        DatabaseError of this thread's connection (closed, for a new one next time) to be raised by the caller."""
+        from django.db import connection
 
         from tkalert.receiver.open import Refused, open_message
 
-        close_old_connections()  # this opener thread's connection, when the database dropped it
-        raw = Message.objects.values_list("raw", flat=True).get(pk=message_id)
         try:
-            return open_message(bytes(raw), home=self.config.gnupg_home, passphrase=self._passphrase,
-                                directory=self.directory, limits=self.limits)
+            return open_message(raw, home=self.config.gnupg_home, passphrase=self._passphrase,
+                                directory=directory or self.directory, limits=self.limits)
         except Refused as refused:
             return refused
+        except DatabaseError as exc:
+            connection.close()
+            return exc
         except SealError as exc:
             self.trouble = one_line(exc)
             return None
@@ -218,6 +252,8 @@ class Worker:
     def judge_batch(self, token: str, outcomes: list) -> list[Message | None]:
         """Inside a transaction: confirm the batch's claims at once (the rows still ours are locked, then set
         done: one compare-and-set for the batch), then judge each; None for a row another worker took over."""
+        from tkalert.receiver.judge import Batch
+
         ids = [message_id for message_id, _ in outcomes]
         mine = Message.objects.select_for_update().filter(id__in=ids, state=Message.State.CLAIMED,
                                                           claim_token=token)
@@ -225,9 +261,13 @@ class Worker:
         Message.objects.filter(id__in=won, state=Message.State.CLAIMED, claim_token=token).update(
             state=Message.State.DONE, processed_at=self.clock())
         rows = Message.objects.defer("raw").in_bulk(won)
-        contracts: dict = {}
-        return [self.act(judge(rows[message_id], opened, self.rules, contracts=contracts))
-                if message_id in won else None for message_id, opened in outcomes]
+        batch = Batch()
+        batch.load_accepted(message_id for opened in (o for i, o in outcomes if i in won)
+                            for message_id in _message_ids(opened))
+        judged = [self.act(judge(rows[message_id], opened, self.rules, batch=batch))
+                  if message_id in won else None for message_id, opened in outcomes]
+        batch.flush()
+        return judged
 
     def judge_claimed(self, message_id: int, token: str, opened) -> Message | None:
         """Inside a transaction: the compare-and-set that confirms the claim, then the judge."""
@@ -244,3 +284,12 @@ class Worker:
 
         act_on_verdict(judged, self.config)
         return judged
+
+
+def _message_ids(opened):
+    """The message ids an Opened carries: its own and its digest's events' (none for a Refused)."""
+    if isinstance(opened, Exception):
+        return
+    yield opened.message_id
+    for event in opened.events:
+        yield from _message_ids(event)
