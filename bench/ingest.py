@@ -111,6 +111,12 @@ def judged(database: Path) -> list[tuple[str, int]]:
         connection.close()
 
 
+def done_count(connection: sqlite3.Connection) -> int:
+    """How many are judged, from the (state, id) index alone: the rows (raw bytes and all) are not read, so the
+    bench's polling takes next to nothing from the cores it measures."""
+    return connection.execute("SELECT count(*) FROM receiver_message WHERE state = 'done'").fetchone()[0]
+
+
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -190,8 +196,12 @@ def receiver_seconds(base: Path, vendor_home: Path, home: Path, system: str, mai
         start = time.perf_counter()
         send_all(port, mails)
         sent = time.perf_counter() - start
-        while sum(count for _, count in judged(base / "state" / "receiver.sqlite3")) < len(mails):
-            time.sleep(0.05)
+        polling = sqlite3.connect(base / "state" / "receiver.sqlite3", timeout=60)
+        try:
+            while done_count(polling) < len(mails):
+                time.sleep(0.05)
+        finally:
+            polling.close()
         seconds = time.perf_counter() - start
         spent = cpu.stop()
     finally:

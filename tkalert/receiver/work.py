@@ -28,7 +28,7 @@ import os
 import secrets
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from django.db import DatabaseError, IntegrityError, transaction
@@ -52,6 +52,17 @@ def utcnow() -> datetime:
 
 
 @dataclass
+class Batch:
+    """One claim: its token and message ids, those claimed too often (poisoned, not opened again) and the opening
+    ones (message id, Future of open_claimed)."""
+
+    token: str
+    ids: list[int]
+    poisoned: list = field(default_factory=list)
+    opening: list = field(default_factory=list)
+
+
+@dataclass
 class Worker:
     config: ReceiverConfig
     clock: callable = utcnow
@@ -69,48 +80,83 @@ class Worker:
         self.trouble: str | None = None
         self._openers = None
         self._remover = None
+        self.ahead: Batch | None = None
 
     def run_once(self) -> int:
-        """Import, then claim and process one batch; how many messages were judged (0: nothing to do)."""
+        """Claim one batch (or take the one already opening), open and judge it; how many messages were judged
+        (0: nothing to do). While it is judged, the next batch is claimed and opened (`ahead`)."""
+        batch, self.ahead = self.ahead or self.start_batch(), None
+        if batch is None:
+            return 0
+        try:
+            return self.process_batch(batch)
+        except Exception:
+            # not judged: back to stored at once rather than after the lease (a dropped connection, a bug)
+            self.give_back(batch)
+            self.drain()
+            raise
+
+    def start_batch(self) -> Batch | None:
+        """Import, claim, and hand the claimed messages to the opener threads; None when nothing was claimed."""
+        from tkalert.receiver.directory import BatchDirectory
         from tkalert.receiver.ingest.importer import import_stored
 
         import_stored(self.config.store_dir, remover=self.remover())
         token, ids = self.claim_batch()
         if not ids:
-            return 0
+            return None
+        batch = Batch(token, ids)
         try:
-            return self.process_batch(token, ids)
+            rows = {pk: (attempts, raw) for pk, attempts, raw in
+                    Message.objects.filter(id__in=ids).values_list("id", "attempts", "raw")}
         except Exception:
-            # not judged: back to stored at once rather than after the lease (a dropped connection, a bug)
-            Message.objects.filter(id__in=ids, state=Message.State.CLAIMED, claim_token=token).update(
-                state=Message.State.STORED, claim_token="", claimed_at=None)
+            self.give_back(batch)
             raise
-
-    def process_batch(self, token: str, ids: list[int]) -> int:
-        """Open the claimed messages (in threads), judge them in one transaction; how many were judged."""
-        from tkalert.receiver.directory import BatchDirectory
-
-        rows = {pk: (attempts, raw) for pk, attempts, raw in
-                Message.objects.filter(id__in=ids).values_list("id", "attempts", "raw")}
-        outcomes = [(i, self.poison(rows[i][0])) for i in ids if i in rows and rows[i][0] > MAX_ATTEMPTS]
-        to_open = [i for i in ids if i in rows and rows[i][0] <= MAX_ATTEMPTS]
+        batch.poisoned = [(i, self.poison(rows[i][0])) for i in ids if i in rows and rows[i][0] > MAX_ATTEMPTS]
         directory = BatchDirectory(self.directory)
-        opening = self.openers().map(self.open_claimed, to_open, [bytes(rows[i][1]) for i in to_open],
-                                     [directory] * len(to_open))
-        first_contact = False
-        for message_id, opened in zip(to_open, list(opening), strict=True):
+        batch.opening = [(i, self.openers().submit(self.open_claimed, i, bytes(rows[i][1]), directory))
+                         for i in ids if i in rows and rows[i][0] <= MAX_ATTEMPTS]
+        return batch
+
+    def process_batch(self, batch: Batch) -> int:
+        """Wait for the batch's messages to be opened, start the next batch, judge this one in one transaction;
+        how many were judged."""
+        outcomes, first_contact, failed = list(batch.poisoned), False, None
+        for message_id, future in batch.opening:
+            opened = future.result()
             if isinstance(opened, DatabaseError):
-                raise opened  # an opener thread's connection failed: run_once releases the batch, run waits
+                failed = opened  # an opener thread's connection failed: released, and `run` waits
+            elif isinstance(opened, SealError):
+                self.trouble = one_line(opened)
             # after a first contact, the rest waits until its key is pinned: they may need it to be opened
-            if opened is None or self.trouble or first_contact:
-                self.release(message_id, token)
+            if isinstance(opened, (DatabaseError, SealError)) or failed or self.trouble or first_contact:
+                self.release(message_id, batch.token)
             else:
                 outcomes.append((message_id, opened))
                 first_contact = bool(getattr(opened, "first_contact_key", None))
-        judged = self.finish_batch(token, outcomes)
+        if failed:
+            raise failed
+        if not first_contact and not self.trouble and len(batch.ids) == CLAIM:
+            # a full batch: more is likely waiting, and the next opens while this one is judged (not after a first
+            # contact: the next may need the key this one pins)
+            self.ahead = self.start_batch()
+        judged = self.finish_batch(batch.token, outcomes)
         for message_id, opened in outcomes:
             self.import_pinned_key(message_id, opened)
         return judged
+
+    def give_back(self, batch: Batch) -> None:
+        """A batch not judged: its opens waited for, its claims released at once rather than after the lease."""
+        for _, future in batch.opening:
+            future.exception()  # never raises: open_claimed returns every failure
+        Message.objects.filter(id__in=batch.ids, state=Message.State.CLAIMED, claim_token=batch.token).update(
+            state=Message.State.STORED, claim_token="", claimed_at=None)
+
+    def drain(self) -> None:
+        """The batch opening ahead, given back (the worker stops, or the database failed)."""
+        ahead, self.ahead = self.ahead, None
+        if ahead is not None:
+            self.give_back(ahead)
 
     def openers(self):
         """Threads that open a batch's messages at once: gpg runs outside the GIL, one per core, while the
@@ -155,6 +201,10 @@ class Worker:
                 self._pause(TROUBLE_PAUSE, stop)
             elif not judged:
                 self._pause(idle, stop, wake=self.work_waiting)
+        try:
+            self.drain()
+        except DatabaseError:
+            pass  # its claims run out with their lease
         return done
 
     def _pause(self, seconds: float, stop, wake=lambda: False) -> None:
@@ -191,8 +241,8 @@ class Worker:
                            .order_by("id").values_list("id", flat=True))
 
     def open_claimed(self, message_id: int, raw: bytes, directory=None):
-        """Opened or Refused; None on the receiver's own trouble (open's SealError), noted in `self.trouble`; the
-        DatabaseError of this thread's connection (closed, for a new one next time) to be raised by the caller."""
+        """Opened or Refused; the receiver's own trouble (open's SealError) or the DatabaseError of this thread's
+        connection (closed, for a new one next time) returned for the caller to act on."""
         from django.db import connection
 
         from tkalert.receiver.open import Refused, open_message
@@ -206,8 +256,7 @@ class Worker:
             connection.close()
             return exc
         except SealError as exc:
-            self.trouble = one_line(exc)
-            return None
+            return exc
         except Exception as exc:  # a bug: quarantined (retryable once fixed), never a dead worker
             self.log(f"message #{message_id}: cannot open: {type(exc).__name__}: {one_line(exc)}")
             return Refused("open-failed", f"{type(exc).__name__}: {one_line(exc)}")
