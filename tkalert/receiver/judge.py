@@ -97,6 +97,11 @@ def judge(message: Message, opened, rules: Rules, signer: str | None = None, bat
     if opened.message_id and accepted_before(opened.message_id, batch):
         return decide(message, DUPLICATE, "duplicate", "this message id was accepted before")
     replay = replay_reason(system, opened.sequence, rules)
+    if replay and opened.message_id and batch.accepted_ids is not None and Message.objects.filter(
+            message_id=opened.message_id, verdict=ACCEPTED).exists():
+        # the batch's ids were read at its start: on PostgreSQL another worker may have accepted this very message
+        # since (its copy, resent after a kill), and its sequence makes this one look like a replay
+        return decide(message, DUPLICATE, "duplicate", "this message id was accepted before")
     if replay:
         System.objects.filter(pk=system.pk).update(replays=F("replays") + 1)
         return decide(message, REPLAY, replay,
