@@ -54,7 +54,8 @@ def _as_owner(owner: str | None) -> list[str]:
 
 
 @contextmanager
-def postgres_server():
+def postgres_server(durable: bool = False):
+    """`durable`: PostgreSQL's own fsync and synchronous commits on, as in production (bench/ingest.py)."""
     bin_dir = postgres_bin()
     if bin_dir is None:
         raise RuntimeError("PostgreSQL is not installed (scripts/install-receiver installs it)")
@@ -77,10 +78,10 @@ def postgres_server():
         log = open(root / "postgres.log", "wb")
         # In the foreground, as our child. Durability settings off: a crash of PostgreSQL itself is not what the
         # tests are about (they kill the receiver, not the database), and it makes them several times faster.
+        fast = [] if durable else ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
         process = subprocess.Popen(
             [*_as_owner(owner), str(bin_dir / "postgres"), "-D", str(data), "-p", str(port), "-k", str(run_dir),
-             "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
-             "-c", "full_page_writes=off", "-c", "max_connections=200"],
+             "-c", "listen_addresses=127.0.0.1", *fast, "-c", "max_connections=200"],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
         deadline = time.monotonic() + 60

@@ -105,3 +105,54 @@ def test_https_answers_202_once_stored_413_over_the_limit_400_and_405(make_site,
                           b"-----BEGIN PGP MESSAGE-----\n")
     finally:
         site.stop()
+
+
+def test_writers_storing_at_once_share_fsyncs_each_returning_after_one_begun_after_its_rename(tmp_path, monkeypatch):
+    """The listener's group fsync of new/ (store.GroupSync): fewer fsyncs than mails, and none of them answered
+    before an fsync of the folder that began after its own rename had ended."""
+    import os
+    import threading
+    import time
+
+    from tkalert.receiver.ingest import store
+
+    store.prepare(tmp_path)
+    log, lock = [], threading.Lock()
+    real_rename = os.rename
+
+    def rename(source, target):
+        real_rename(source, target)
+        with lock:
+            log.append(("renamed", Path(target).name))
+
+    def fsync_dir(path):
+        assert path == tmp_path / "new"
+        with lock:
+            log.append(("begun", ""))
+        time.sleep(0.01)
+        with lock:
+            log.append(("ended", ""))
+
+    monkeypatch.setattr(os, "rename", rename)
+    monkeypatch.setattr(store, "fsync_dir", fsync_dir)
+    group = store.GroupSync(tmp_path / "new")
+    start = threading.Barrier(24)
+
+    def write(n):
+        start.wait()
+        stored = store.store_raw(tmp_path, b"mail %d" % n, "smtp", group=group)
+        with lock:
+            log.append(("answered", stored.path.name))
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(24)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    names = [name for event, name in log if event == "answered"]
+    assert len(names) == 24 and sorted(names) == sorted(os.listdir(tmp_path / "new"))
+    for name in names:
+        renamed, answered = log.index(("renamed", name)), log.index(("answered", name))
+        between = [event for event, _ in log[renamed:answered]]
+        assert "begun" in between and "ended" in between[between.index("begun"):], name
+    assert sum(event == "begun" for event, _ in log) < 24

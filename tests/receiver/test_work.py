@@ -125,3 +125,42 @@ def test_a_message_whose_workers_keep_dying_is_quarantined_not_claimed_forever(d
     assert one.run_once() == 1
     message = Message.objects.get(pk=pk)
     assert (message.verdict, message.reason) == ("quarantined", "too-many-attempts")
+
+
+def test_a_claim_skips_its_flush_to_disk_and_leaves_the_connection_synchronous_again(db):
+    from django.db import connection
+
+    stored_rows(3)
+    seen = []
+    with connection.execute_wrapper(lambda execute, sql, *rest: seen.append(sql) or execute(sql, *rest)):
+        token, batch = worker(db).claim_batch()
+    assert len(batch) == 3
+    assert seen[0] == "PRAGMA synchronous = NORMAL" and seen[-1] != "PRAGMA synchronous = NORMAL"
+    with connection.cursor() as cursor:
+        assert cursor.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL, for the verdict's commit
+
+
+def test_a_batch_judges_a_message_id_it_holds_twice_once_and_the_copy_as_a_duplicate(db):
+    """Within one batch (judge.Batch reads earlier ids once): the second copy of an id is a duplicate, and a
+    sequence reused by a new id a replay, as one by one."""
+    from datetime import timedelta
+
+    from tkalert.receiver.models import Contract, Message
+    from tkalert.receiver.open import Opened
+
+    Contract.objects.create(auth_key="0123456789a", created_at=NOW - timedelta(days=1))
+
+    def opened(message_id, sequence):
+        return Opened(document_type="alert", legacy=False, auth_key="0123456789a", system_id="web-1",
+                      message_id=message_id, sequence=sequence, signed_at=NOW, signer="A" * 40,
+                      first_contact_key="key", fields={"host/name": "web01", "service/name": "HTTP",
+                                                       "service/status": "CRITICAL"}, events=(), document=b"<a/>")
+
+    ids = stored_rows(4)
+    one = worker(db)
+    token, batch = one.claim_batch()
+    assert batch == ids
+    outcomes = list(zip(ids, [opened("m-1", 5), opened("m-1", 5), opened("m-2", 6), opened("m-3", 5)], strict=True))
+    assert one.finish_batch(token, outcomes) == 4
+    verdicts = [Message.objects.values_list("verdict", "reason").get(pk=pk) for pk in ids]
+    assert verdicts == [("accepted", ""), ("duplicate", "duplicate"), ("accepted", ""), ("replay", "replay")]

@@ -14,12 +14,18 @@ effect happens exactly once. In order, the first that applies decides:
 An accepted first contact pins its signer (trust on first use); an accepted heartbeat sets the system's last seen
 (the receiver's receipt time, never the sender's) and contact; a digest's events are judged as messages of their
 own. Nothing here raises for bad input: every outcome is data on the Message row.
+
+A worker judges a batch in one transaction and hands a `Batch`: what the transaction already read (contracts,
+systems, the message ids accepted before) is read once per batch instead of once per message, and each system's
+newest sequence is written once, at the batch's end (`Batch.flush`). Without one (a retry one by one, the tests)
+every message reads and writes for itself.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from django.db import connection
 from django.db.models import F, Q
 
 from tkalert.errors import one_line
@@ -36,44 +42,86 @@ class Rules:
     clock_skew: float = 300.0
 
 
-def judge(message: Message, opened, rules: Rules, signer: str | None = None, contracts: dict | None = None) -> Message:
-    """Decide and save `message` (and what its verdict changes); `opened` is an Opened or a Refused.
-    `contracts` caches the contract of each auth key for the rest of one transaction (a worker's batch)."""
+@dataclass
+class Batch:
+    """What one transaction (a worker's batch) has read and still owes, valid only inside it: the contract of each
+    auth key, each system (kept up to date with what this transaction changes), the message ids accepted before
+    the batch and in it, and each system's newest sequence, written by `flush` before the commit."""
+
+    contracts: dict = field(default_factory=dict)
+    systems: dict = field(default_factory=dict)
+    accepted_ids: set | None = None
+    sequences: dict = field(default_factory=dict)  # System pk -> the newest accepted sequence not yet written
+
+    def load_accepted(self, message_ids) -> None:
+        """The ids among `message_ids` accepted before: one query for the batch instead of one per message."""
+        wanted = sorted({i for i in message_ids if i})
+        self.accepted_ids = set()
+        for start in range(0, len(wanted), 500):
+            self.accepted_ids.update(Message.objects.filter(
+                verdict=ACCEPTED, message_id__in=wanted[start:start + 500]).values_list("message_id", flat=True))
+
+    def flush(self) -> None:
+        """Each system's newest sequence, forward only (the condition is in the UPDATE, as in `accept`)."""
+        for pk, sequence in self.sequences.items():
+            System.objects.filter(Q(last_sequence__isnull=True) | Q(last_sequence__lt=sequence), pk=pk).update(
+                last_sequence=sequence)
+        self.sequences.clear()
+
+
+def judge(message: Message, opened, rules: Rules, signer: str | None = None, batch: Batch | None = None) -> Message:
+    """Decide and save `message` (and what its verdict changes); `opened` is an Opened or a Refused. With a
+    `batch` (a worker's transaction), what it read before is not read again; its `flush` is the caller's."""
+    if batch is None:
+        batch = Batch()
+        judge(message, opened, rules, signer, batch)
+        batch.flush()
+        return message
     if _is_refusal(opened):
         return quarantine(message, opened.reason, opened.detail)
     record(message, opened, rules, signer)
-    contracts = {} if contracts is None else contracts
-    if opened.auth_key not in contracts:
-        contracts[opened.auth_key] = Contract.objects.filter(auth_key=opened.auth_key).first()
-    contract = contracts[opened.auth_key]
+    if opened.auth_key not in batch.contracts:
+        batch.contracts[opened.auth_key] = Contract.objects.filter(auth_key=opened.auth_key).first()
+    contract = batch.contracts[opened.auth_key]
     if contract is None:
         return quarantine(message, "unknown-auth-key", f"no contract has the auth key {opened.auth_key!r}")
     message.contract = contract
     message.service_invalid = not contract.valid_at(message.received_at)
     if opened.legacy and not contract.legacy:
         return quarantine(message, "legacy-not-allowed", "a TKalert 1.5 document for a contract not marked legacy")
-    system = system_for(opened, contract)
+    system = system_for(opened, contract, batch)
     message.system = system
     if not pin(system, opened, message):
         return quarantine(message, "key-changed",
                           f"signed by {message.signer}, but {system.pinned_key} is pinned for {system.system_id}")
-    if opened.message_id and Message.objects.filter(message_id=opened.message_id, verdict=ACCEPTED).exists():
+    if opened.message_id and accepted_before(opened.message_id, batch):
         return decide(message, DUPLICATE, "duplicate", "this message id was accepted before")
     replay = replay_reason(system, opened.sequence, rules)
+    if replay and opened.message_id and batch.accepted_ids is not None and Message.objects.filter(
+            message_id=opened.message_id, verdict=ACCEPTED).exists():
+        # the batch's ids were read at its start: on PostgreSQL another worker may have accepted this very message
+        # since (its copy, resent after a kill), and its sequence makes this one look like a replay
+        return decide(message, DUPLICATE, "duplicate", "this message id was accepted before")
     if replay:
         System.objects.filter(pk=system.pk).update(replays=F("replays") + 1)
         return decide(message, REPLAY, replay,
                       f"sequence {opened.sequence} after {system.last_sequence} with a new message id")
     for event in opened.events:  # first: they were written before the digest, their sequences are lower
-        judge_event(message, event, rules, contracts)
-    accept(message, system, opened)
+        judge_event(message, event, rules, batch)
+    accept(message, system, opened, batch)
     return message
 
 
-def judge_event(digest: Message, event, rules: Rules, contracts: dict) -> Message:
+def judge_event(digest: Message, event, rules: Rules, batch: Batch) -> Message:
     child = Message(parent=digest, raw=bytes(event.document), channel="digest", received_at=digest.received_at,
                     state=Message.State.DONE, processed_at=digest.processed_at)
-    return judge(child, event, rules, signer=digest.signer, contracts=contracts)
+    return judge(child, event, rules, signer=digest.signer, batch=batch)
+
+
+def accepted_before(message_id: str, batch: Batch) -> bool:
+    if batch.accepted_ids is not None:
+        return message_id in batch.accepted_ids
+    return Message.objects.filter(message_id=message_id, verdict=ACCEPTED).exists()
 
 
 def record(message: Message, opened, rules: Rules, signer: str | None) -> None:
@@ -92,11 +140,13 @@ def record(message: Message, opened, rules: Rules, signer: str | None) -> None:
         message.clock_skew = skew if abs(skew) > rules.clock_skew else None
 
 
-def system_for(opened, contract: Contract) -> System:
+def system_for(opened, contract: Contract, batch: Batch) -> System:
     """The sending system; a 1.5 sender has no system id and is known by its auth key, as 1.5's receiver did."""
     system_id = opened.system_id or f"legacy:{opened.auth_key}"
-    system, _ = System.objects.get_or_create(system_id=system_id, defaults={"contract": contract})
-    return system
+    if system_id not in batch.systems:
+        batch.systems[system_id], _ = System.objects.get_or_create(system_id=system_id,
+                                                                   defaults={"contract": contract})
+    return batch.systems[system_id]
 
 
 def pin(system: System, opened, message: Message) -> bool:
@@ -109,7 +159,7 @@ def pin(system: System, opened, message: Message) -> bool:
     # conditional: a pin another worker committed first wins, and this message is judged against it
     won = System.objects.filter(pk=system.pk, pinned_key="").update(
         pinned_key=signer, public_key=opened.first_contact_key or "", pinned_at=message.received_at)
-    system.refresh_from_db()
+    system.refresh_from_db(fields=["pinned_key", "public_key", "pinned_at"])  # the rest follows in memory
     return bool(won) or system.pinned_key.upper() == signer.upper()
 
 
@@ -125,20 +175,28 @@ def replay_reason(system: System, sequence: int | None, rules: Rules) -> str | N
     return "replay" if reused else None
 
 
-def accept(message: Message, system: System, opened) -> None:
+def accept(message: Message, system: System, opened, batch: Batch | None = None) -> None:
     """Accepted: the system's newest sequence and (a heartbeat) last seen and contact move forward only. The
     conditions are in the UPDATEs, so two workers accepting one system's messages at once (PostgreSQL re-checks
-    the WHERE after the row lock) never move them back."""
+    the WHERE after the row lock) never move them back. `system` follows in memory (the batch's later messages
+    are judged against it); with a batch, the sequence is written by `Batch.flush`."""
     decide(message, ACCEPTED, "", "service invalid: contract revoked or expired" if message.service_invalid else "")
+    if batch is not None and batch.accepted_ids is not None and opened.message_id:
+        batch.accepted_ids.add(opened.message_id)
     rows = System.objects.filter(pk=system.pk)
-    if opened.sequence is not None:
-        rows.filter(Q(last_sequence__isnull=True) | Q(last_sequence__lt=opened.sequence)).update(
-            last_sequence=opened.sequence)
+    if opened.sequence is not None and (system.last_sequence is None or system.last_sequence < opened.sequence):
+        system.last_sequence = opened.sequence
+        if batch is None:
+            rows.filter(Q(last_sequence__isnull=True) | Q(last_sequence__lt=opened.sequence)).update(
+                last_sequence=opened.sequence)
+        else:
+            batch.sequences[system.pk] = opened.sequence
     if opened.document_type == "heartbeat":
         fields = opened.fields
-        rows.filter(Q(last_seen__isnull=True) | Q(last_seen__lte=message.received_at)).update(
-            last_seen=message.received_at, contact_name=fields.get("contact-name", system.contact_name),
-            contact_mail=fields.get("contact-mail", system.contact_mail))
+        contact = (fields.get("contact-name", system.contact_name), fields.get("contact-mail", system.contact_mail))
+        if rows.filter(Q(last_seen__isnull=True) | Q(last_seen__lte=message.received_at)).update(
+                last_seen=message.received_at, contact_name=contact[0], contact_mail=contact[1]):
+            system.last_seen, (system.contact_name, system.contact_mail) = message.received_at, contact
 
 
 def quarantine(message: Message, reason: str, detail: str = "") -> Message:
@@ -151,9 +209,29 @@ JUDGED = ["verdict", "reason", "detail", "message_id", "auth_key", "document_typ
 
 def decide(message: Message, verdict: str, reason: str, detail: str) -> Message:
     message.verdict, message.reason, message.detail = verdict, reason, one_line(detail, 2000)
-    # only what the judge decides: the raw bytes (possibly megabytes) are never written again
-    message.save(update_fields=JUDGED if message.pk else None)
+    if message.pk is None:
+        message.save()  # a digest's event: a new row
+    else:
+        save_judged(message)
     return message
+
+
+def save_judged(message: Message) -> None:
+    """Only what the judge decides (the raw bytes, possibly megabytes, are never written again), in one UPDATE
+    whose SQL is built once: Model.save(update_fields=...) compiles it again for every message. Each value is
+    prepared by its own field, as the ORM would."""
+    fields = [Message._meta.get_field(name) for name in JUDGED]
+    values = [f.get_db_prep_save(getattr(message, f.attname), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(_judged_sql(connection.vendor), [*values, message.pk])
+
+
+def _judged_sql(vendor: str, cache: dict = {}) -> str:  # noqa: B006 (one SQL text per database vendor)
+    if vendor not in cache:
+        quote = connection.ops.quote_name
+        columns = ", ".join(f"{quote(Message._meta.get_field(name).column)} = %s" for name in JUDGED)
+        cache[vendor] = f"UPDATE {quote(Message._meta.db_table)} SET {columns} WHERE {quote('id')} = %s"
+    return cache[vendor]
 
 
 def _is_refusal(opened) -> bool:

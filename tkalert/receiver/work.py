@@ -6,10 +6,12 @@ The steps, as healthchecks' sendalerts does them, each small and saying whether 
    compare-and-set UPDATE that sets this claim's token; only rows still in the expected state change hands, and
    PostgreSQL's `FOR UPDATE SKIP LOCKED` lets workers pass each other instead of queueing;
 3. `open_claimed` runs gpg outside any transaction (tkalert.receiver.open), a batch's messages in one thread per
-   core, so gpg works on every core while the database sees one writer per worker;
+   core, so gpg works on every core while the database sees one writer per worker; the batch's raw bytes are
+   read in one query beforehand, and the pins open asks for are read once per batch (`BatchDirectory`);
 4. `finish_batch` confirms each claim (`UPDATE ... WHERE id AND state='claimed' AND claim_token`, rowcount 1
    wins) and judges it, the whole batch in one transaction (one commit, one fsync on SQLite, instead of one per
-   message): a row another worker took over meanwhile is skipped, nothing of this worker's is kept for it. If two
+   message; tkalert.receiver.judge.Batch reads contracts, systems and earlier message ids once per batch): a row
+   another worker took over meanwhile is skipped, nothing of this worker's is kept for it. If two
    workers race to accept the same message id, the unique index refuses the second commit: the batch is judged
    again message by message, and that message becomes a duplicate;
 5. a key pinned on first contact is imported into the vendor home after the commit (open reads it from there
@@ -17,6 +19,7 @@ The steps, as healthchecks' sendalerts does them, each small and saying whether 
 The receiver's own trouble while opening (gpg missing, the vendor home unusable, a wrong passphrase: open's
 SealError) is not the message's fault: the claim is released, the message stays `stored`, and the worker waits
 `TROUBLE_PAUSE` before it tries again, so nothing is quarantined for a fault an admin fixes on our side.
+An idle worker looks every `WAKE` seconds whether the store or the table holds work, and starts at once when so.
 """
 
 from __future__ import annotations
@@ -24,10 +27,11 @@ from __future__ import annotations
 import os
 import secrets
 import time
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F, Q
 
 from tkalert.errors import SealError, one_line
@@ -36,14 +40,26 @@ from tkalert.receiver.judge import Rules, judge
 from tkalert.receiver.models import Message
 
 CLAIM = 20
-OPEN_THREADS = os.cpu_count() or 1
+OPEN_THREADS = int(os.environ.get("XOPEN", 0)) or os.cpu_count() or 1
 MAX_ATTEMPTS = 10  # claims of one message whose worker died each time: the message itself kills workers
 TROUBLE_PAUSE = 30.0
 DATABASE_PAUSE = 5.0
+WAKE = 0.05
 
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+@dataclass
+class Batch:
+    """One claim: its token and message ids, those claimed too often (poisoned, not opened again) and the opening
+    ones (message id, Future of open_claimed)."""
+
+    token: str
+    ids: list[int]
+    poisoned: list = field(default_factory=list)
+    opening: list = field(default_factory=list)
 
 
 @dataclass
@@ -63,38 +79,84 @@ class Worker:
         self._passphrase = self.config.passphrase()
         self.trouble: str | None = None
         self._openers = None
+        self._remover = None
+        self.ahead: Batch | None = None
 
     def run_once(self) -> int:
-        """Import, then claim and process one batch; how many messages were judged (0: nothing to do)."""
-        from tkalert.receiver.ingest.importer import import_stored
-
-        import_stored(self.config.store_dir)
-        token, ids = self.claim_batch()
+        """Claim one batch (or take the one already opening), open and judge it; how many messages were judged
+        (0: nothing to do). While it is judged, the next batch is claimed and opened (`ahead`)."""
+        batch, self.ahead = self.ahead or self.start_batch(), None
+        if batch is None:
+            return 0
         try:
-            return self.process_batch(token, ids)
+            return self.process_batch(batch)
         except Exception:
             # not judged: back to stored at once rather than after the lease (a dropped connection, a bug)
-            Message.objects.filter(id__in=ids, state=Message.State.CLAIMED, claim_token=token).update(
-                state=Message.State.STORED, claim_token="", claimed_at=None)
+            self.give_back(batch)
+            self.drain()
             raise
 
-    def process_batch(self, token: str, ids: list[int]) -> int:
-        """Open the claimed messages (in threads), judge them in one transaction; how many were judged."""
-        attempts = dict(Message.objects.filter(id__in=ids).values_list("id", "attempts"))
-        outcomes = [(i, self.poison(attempts[i])) for i in ids if attempts.get(i, 0) > MAX_ATTEMPTS]
-        to_open = [i for i in ids if attempts.get(i, 0) <= MAX_ATTEMPTS]
-        first_contact = False
-        for message_id, opened in zip(to_open, self.openers().map(self.open_claimed, to_open), strict=True):
+    def start_batch(self) -> Batch | None:
+        """Import, claim, and hand the claimed messages to the opener threads; None when nothing was claimed."""
+        from tkalert.receiver.directory import BatchDirectory
+        from tkalert.receiver.ingest.importer import import_stored
+
+        import_stored(self.config.store_dir, remover=self.remover())
+        token, ids = self.claim_batch()
+        if not ids:
+            return None
+        batch = Batch(token, ids)
+        try:
+            rows = {pk: (attempts, raw) for pk, attempts, raw in
+                    Message.objects.filter(id__in=ids).values_list("id", "attempts", "raw")}
+        except Exception:
+            self.give_back(batch)
+            raise
+        batch.poisoned = [(i, self.poison(rows[i][0])) for i in ids if i in rows and rows[i][0] > MAX_ATTEMPTS]
+        directory = BatchDirectory(self.directory)
+        batch.opening = [(i, self.openers().submit(self.open_claimed, i, bytes(rows[i][1]), directory))
+                         for i in ids if i in rows and rows[i][0] <= MAX_ATTEMPTS]
+        return batch
+
+    def process_batch(self, batch: Batch) -> int:
+        """Wait for the batch's messages to be opened, start the next batch, judge this one in one transaction;
+        how many were judged."""
+        outcomes, first_contact, failed = list(batch.poisoned), False, None
+        for message_id, future in batch.opening:
+            opened = future.result()
+            if isinstance(opened, DatabaseError):
+                failed = opened  # an opener thread's connection failed: released, and `run` waits
+            elif isinstance(opened, SealError):
+                self.trouble = one_line(opened)
             # after a first contact, the rest waits until its key is pinned: they may need it to be opened
-            if opened is None or self.trouble or first_contact:
-                self.release(message_id, token)
+            if isinstance(opened, (DatabaseError, SealError)) or failed or self.trouble or first_contact:
+                self.release(message_id, batch.token)
             else:
                 outcomes.append((message_id, opened))
                 first_contact = bool(getattr(opened, "first_contact_key", None))
-        judged = self.finish_batch(token, outcomes)
+        if failed:
+            raise failed
+        if not first_contact and not self.trouble and len(batch.ids) == CLAIM:
+            # a full batch: more is likely waiting, and the next opens while this one is judged (not after a first
+            # contact: the next may need the key this one pins)
+            self.ahead = self.start_batch()
+        judged = self.finish_batch(batch.token, outcomes)
         for message_id, opened in outcomes:
             self.import_pinned_key(message_id, opened)
         return judged
+
+    def give_back(self, batch: Batch) -> None:
+        """A batch not judged: its opens waited for, its claims released at once rather than after the lease."""
+        for _, future in batch.opening:
+            future.exception()  # never raises: open_claimed returns every failure
+        Message.objects.filter(id__in=batch.ids, state=Message.State.CLAIMED, claim_token=batch.token).update(
+            state=Message.State.STORED, claim_token="", claimed_at=None)
+
+    def drain(self) -> None:
+        """The batch opening ahead, given back (the worker stops, or the database failed)."""
+        ahead, self.ahead = self.ahead, None
+        if ahead is not None:
+            self.give_back(ahead)
 
     def openers(self):
         """Threads that open a batch's messages at once: gpg runs outside the GIL, one per core, while the
@@ -104,6 +166,14 @@ class Worker:
 
             self._openers = ThreadPoolExecutor(OPEN_THREADS, thread_name_prefix="open")
         return self._openers
+
+    def remover(self):
+        """The thread that removes imported files from the store (tkalert.receiver.ingest.importer)."""
+        if self._remover is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._remover = ThreadPoolExecutor(1, thread_name_prefix="remove")
+        return self._remover
 
     def run(self, stop=lambda: False, idle: float = 0.5, once: bool = False) -> int:
         """Batches until `stop()` (or, `once`, until nothing is left); how many messages were judged. A database
@@ -127,20 +197,42 @@ class Worker:
                 self.log(f"cannot open messages, trying again in {TROUBLE_PAUSE:g} s: {self.trouble}")
             if once and not judged:
                 break
-            if self.trouble or not judged:
-                self._pause(TROUBLE_PAUSE if self.trouble else idle, stop)
+            if self.trouble:
+                self._pause(TROUBLE_PAUSE, stop)
+            elif not judged:
+                self._pause(idle, stop, wake=self.work_waiting)
+        try:
+            self.drain()
+        except DatabaseError:
+            pass  # its claims run out with their lease
         return done
 
-    def _pause(self, seconds: float, stop) -> None:
+    def _pause(self, seconds: float, stop, wake=lambda: False) -> None:
         until = time.monotonic() + seconds
         while time.monotonic() < until and not stop():
-            time.sleep(min(0.5, seconds))
+            time.sleep(min(WAKE, seconds))
+            if wake():
+                return
+
+    def work_waiting(self) -> bool:
+        """A file in the store's new/, or a `stored` row (another worker imported it, a retry): cheap enough to
+        ask every WAKE seconds (one directory entry, one indexed row)."""
+        try:
+            with os.scandir(self.config.store_dir / "new") as entries:
+                if next(entries, None) is not None:
+                    return True
+        except FileNotFoundError:
+            pass
+        try:
+            return Message.objects.filter(state=Message.State.STORED).exists()
+        except DatabaseError:
+            return True  # run_once meets it again, and `run` waits for the database
 
     def claim_batch(self, size: int = CLAIM) -> tuple[str, list[int]]:
         token, now = secrets.token_hex(16), self.clock()
         claimable = Q(state=Message.State.STORED) | Q(
             state=Message.State.CLAIMED, claimed_at__lt=now - timedelta(seconds=self.config.claim_lease))
-        with transaction.atomic():
+        with relaxed_commit(), transaction.atomic():
             ids = list(Message.objects.select_for_update(skip_locked=True).filter(claimable)
                        .order_by("id").values_list("id", flat=True)[:size])
             Message.objects.filter(claimable, id__in=ids).update(
@@ -148,22 +240,23 @@ class Worker:
         return token, list(Message.objects.filter(claim_token=token, state=Message.State.CLAIMED)
                            .order_by("id").values_list("id", flat=True))
 
-    def open_claimed(self, message_id: int):
-        """Opened or Refused; None on the receiver's own trouble (open's SealError), noted in `self.trouble`."""
-        from django.db import close_old_connections
+    def open_claimed(self, message_id: int, raw: bytes, directory=None):
+        """Opened or Refused; the receiver's own trouble (open's SealError) or the DatabaseError of this thread's
+        connection (closed, for a new one next time) returned for the caller to act on."""
+        from django.db import connection
 
         from tkalert.receiver.open import Refused, open_message
 
-        close_old_connections()  # this opener thread's connection, when the database dropped it
-        raw = Message.objects.values_list("raw", flat=True).get(pk=message_id)
         try:
-            return open_message(bytes(raw), home=self.config.gnupg_home, passphrase=self._passphrase,
-                                directory=self.directory, limits=self.limits)
+            return open_message(raw, home=self.config.gnupg_home, passphrase=self._passphrase,
+                                directory=directory or self.directory, limits=self.limits)
         except Refused as refused:
             return refused
+        except DatabaseError as exc:
+            connection.close()
+            return exc
         except SealError as exc:
-            self.trouble = one_line(exc)
-            return None
+            return exc
         except Exception as exc:  # a bug: quarantined (retryable once fixed), never a dead worker
             self.log(f"message #{message_id}: cannot open: {type(exc).__name__}: {one_line(exc)}")
             return Refused("open-failed", f"{type(exc).__name__}: {one_line(exc)}")
@@ -218,6 +311,8 @@ class Worker:
     def judge_batch(self, token: str, outcomes: list) -> list[Message | None]:
         """Inside a transaction: confirm the batch's claims at once (the rows still ours are locked, then set
         done: one compare-and-set for the batch), then judge each; None for a row another worker took over."""
+        from tkalert.receiver.judge import Batch
+
         ids = [message_id for message_id, _ in outcomes]
         mine = Message.objects.select_for_update().filter(id__in=ids, state=Message.State.CLAIMED,
                                                           claim_token=token)
@@ -225,9 +320,13 @@ class Worker:
         Message.objects.filter(id__in=won, state=Message.State.CLAIMED, claim_token=token).update(
             state=Message.State.DONE, processed_at=self.clock())
         rows = Message.objects.defer("raw").in_bulk(won)
-        contracts: dict = {}
-        return [self.act(judge(rows[message_id], opened, self.rules, contracts=contracts))
-                if message_id in won else None for message_id, opened in outcomes]
+        batch = Batch()
+        batch.load_accepted(message_id for opened in (o for i, o in outcomes if i in won)
+                            for message_id in _message_ids(opened))
+        judged = [self.act(judge(rows[message_id], opened, self.rules, batch=batch))
+                  if message_id in won else None for message_id, opened in outcomes]
+        batch.flush()
+        return judged
 
     def judge_claimed(self, message_id: int, token: str, opened) -> Message | None:
         """Inside a transaction: the compare-and-set that confirms the claim, then the judge."""
@@ -244,3 +343,35 @@ class Worker:
 
         act_on_verdict(judged, self.config)
         return judged
+
+
+def _message_ids(opened):
+    """The message ids an Opened carries: its own and its digest's events' (none for a Refused)."""
+    if isinstance(opened, Exception):
+        return
+    yield opened.message_id
+    for event in opened.events:
+        yield from _message_ids(event)
+
+
+@contextmanager
+def relaxed_commit():
+    """A claim's commit need not survive a power cut: a claim lost with it is claimable again, and the judging
+    transaction's own commit (synchronous, as everything else) makes the claim durable with the verdict. So the
+    claim skips its flush to disk: SQLite's synchronous=NORMAL (WAL stays consistent), PostgreSQL's
+    synchronous_commit off; both set back for what follows."""
+    from django.db import connection
+
+    relax, back = {"sqlite": ("PRAGMA synchronous = NORMAL", "PRAGMA synchronous = FULL"),
+                   "postgresql": ("SET synchronous_commit TO OFF", "RESET synchronous_commit")}.get(
+        connection.vendor, (None, None))
+    if relax is None:
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(relax)
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(back)

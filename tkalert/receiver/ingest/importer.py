@@ -5,6 +5,10 @@ than read the same files for nothing). Correctness does not rest on the lock: th
 decides who imported a file (INSERT ... ON CONFLICT DO NOTHING), and whoever sees the file next removes it. A
 worker killed between the commit and the unlink leaves a file the next import finds already in the table: it is
 removed, never imported twice.
+
+The unlinks can be left to a thread (`remover`, an Executor: a worker's, so its next batch does not wait on the file
+system's journal, a millisecond a file when the listener fsyncs beside it); the thread keeps the lock until the
+files are gone, so nobody reads them again meanwhile.
 """
 
 from __future__ import annotations
@@ -22,8 +26,9 @@ from tkalert.receiver.models import Message
 BATCH = 200
 
 
-def import_stored(store_dir: Path, limit: int = BATCH) -> int:
-    """Import up to `limit` files from new/ unless another worker is importing; how many files were taken."""
+def import_stored(store_dir: Path, limit: int = BATCH, remover=None) -> int:
+    """Import up to `limit` files from new/ unless another worker is importing; how many files were taken.
+    With a `remover` (concurrent.futures.Executor) the imported files are removed in its thread."""
     try:
         lock = os.open(store_dir / "import.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     except FileNotFoundError:
@@ -34,12 +39,30 @@ def import_stored(store_dir: Path, limit: int = BATCH) -> int:
         os.close(lock)
         return 0
     try:
-        return _import(store_dir, limit)
+        taken = _import(store_dir, limit)
+    except BaseException:
+        os.close(lock)
+        raise
+    if remover is None:
+        _remove(taken, lock)
+    else:
+        remover.submit(_remove, taken, lock)
+    return len(taken)
+
+
+def _remove(paths: list[Path], lock: int) -> None:
+    """The imported files go (they are rows now), then the import lock is let go."""
+    try:
+        for path in paths:
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
     finally:
         os.close(lock)
 
 
-def _import(store_dir: Path, limit: int) -> int:
+def _import(store_dir: Path, limit: int) -> list[Path]:
     batch: list[tuple[Stored, bytes]] = []
     for stored in waiting(store_dir)[:limit]:
         try:
@@ -47,15 +70,10 @@ def _import(store_dir: Path, limit: int) -> int:
         except FileNotFoundError:
             continue  # another worker imported and removed it meanwhile
     if not batch:
-        return 0
+        return []
     with transaction.atomic():
         Message.objects.bulk_create([row_for(stored, data) for stored, data in batch], ignore_conflicts=True)
-    for stored, _ in batch:
-        try:
-            os.unlink(stored.path)
-        except FileNotFoundError:
-            pass
-    return len(batch)
+    return [stored.path for stored, _ in batch]
 
 
 def row_for(stored: Stored, data: bytes) -> Message:

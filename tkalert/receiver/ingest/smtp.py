@@ -1,10 +1,11 @@
 """The built-in SMTP and LMTP listener: answers 250 only after the raw message is durably stored (ingest.store).
 
 aiosmtpd speaks the protocol; `StoringHandler` is the one hook that matters: DATA's bytes go to the store in a
-thread (fsync must not stall the other sessions), then 250; an OSError is 451 (temporary: the sender's spool or
-the MTA tries again); over `size_limit` aiosmtpd itself answers 552. LMTP (RFC 2033) answers once per accepted
-recipient, with one store for all of them. The listener checks nothing else: a mail with a bad signature was
-still delivered to us, and its verdict is the worker's (quarantine), never a bounce that would tell a forger why.
+thread (fsync must not stall the other sessions; sessions storing at once share the fsync of new/), then 250; an
+OSError is 451 (temporary: the sender's spool or the MTA tries again); over `size_limit` aiosmtpd itself answers
+552. LMTP (RFC 2033) answers once per accepted recipient, with one store for all of them. The listener checks
+nothing else: a mail with a bad signature was still delivered to us, and its verdict is the worker's (quarantine),
+never a bounce that would tell a forger why.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP
 
 from tkalert.errors import one_line
-from tkalert.receiver.ingest.store import store_raw
+from tkalert.receiver.ingest.store import GroupSync, store_raw
 
 SERVER_NAME = "tkalert-receiver"
 
@@ -26,12 +27,13 @@ class StoringHandler:
     def __init__(self, store_dir: Path, channel: str = "smtp", log=None):
         self.store_dir, self.channel = store_dir, channel
         self.log = log or (lambda line: None)
+        self.group = GroupSync(store_dir / "new")
 
     async def handle_DATA(self, server, session, envelope):
         data = envelope.original_content or envelope.content
         try:
             stored = await asyncio.get_running_loop().run_in_executor(
-                None, partial(store_raw, self.store_dir, data, self.channel))
+                None, partial(store_raw, self.store_dir, data, self.channel, group=self.group))
         except OSError as exc:
             self.log(f"cannot store a message from {session.peer}: {one_line(exc)} (answered 451)")
             return "451 4.3.0 cannot store the message now, try again later"

@@ -5,12 +5,15 @@ renamed into `new/NAME` and `new/` itself is fsynced, so after `store_raw` retur
 loss. A reader never sees a half-written file in new/. NAME is `<receipt time in ns>.<pid>.<random>.<channel>`:
 the receiver's clock at receipt (the truth escalation runs on) and the door it came through travel in the name.
 tmp/ files older than a day are leftovers of a process killed while writing; nothing was answered for them.
+Writers in one process (the listener's sessions) can share the fsync of new/ (`GroupSync`): one fsync that started
+after a writer's rename makes it durable, whoever ran it, so messages arriving together cost one fsync of the folder.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,8 +46,42 @@ def prepare(store_dir: Path) -> None:
         (store_dir / sub).mkdir(mode=0o700, parents=True, exist_ok=True)
 
 
-def store_raw(store_dir: Path, data: bytes, channel: str, now_ns: int | None = None) -> Stored:
-    """Write `data` durably into new/; raise OSError when it cannot (nothing is left in new/ then)."""
+class GroupSync:
+    """fsync of one folder shared by the threads that renamed into it meanwhile (a group commit). Each caller
+    takes a ticket after its rename; an fsync covers every ticket taken before it started. The caller returns once
+    an fsync covering its ticket has finished: it runs one itself when none is running, else waits for the running
+    one and, if that one started before its ticket, for the next. A failed fsync raises in the thread that ran it;
+    the others run their own."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._changed = threading.Condition()
+        self._tickets = self._synced = 0
+        self._running = False
+
+    def sync(self) -> None:
+        with self._changed:
+            self._tickets += 1
+            ticket = self._tickets
+            while self._synced < ticket:
+                if self._running:
+                    self._changed.wait()
+                    continue
+                self._running, covers = True, self._tickets
+                self._changed.release()
+                try:
+                    fsync_dir(self.path)
+                finally:
+                    self._changed.acquire()
+                    self._running = False
+                    self._changed.notify_all()
+                self._synced = max(self._synced, covers)
+
+
+def store_raw(store_dir: Path, data: bytes, channel: str, now_ns: int | None = None,
+              group: GroupSync | None = None) -> Stored:
+    """Write `data` durably into new/; raise OSError when it cannot (nothing is left in new/ then). `group`: the
+    fsync of new/ shared with this process's other writers (GroupSync of store_dir / "new")."""
     received = time.time_ns() if now_ns is None else now_ns
     name = f"{received}.{os.getpid()}.{secrets.token_hex(6)}.{channel}"
     partial, final = store_dir / "tmp" / name, store_dir / "new" / name
@@ -61,7 +98,10 @@ def store_raw(store_dir: Path, data: bytes, channel: str, now_ns: int | None = N
     except BaseException:
         _unlink_quietly(partial)
         raise
-    fsync_dir(final.parent)
+    if group is None:
+        fsync_dir(final.parent)
+    else:
+        group.sync()
     return Stored(final, channel, received)
 
 
