@@ -10,6 +10,7 @@ COMMANDS = {
     "test": "tkalert.cli.selftest:test_setup",
     "flush": "tkalert.cli.spoolcmds:flush",
     "log": "tkalert.cli.spoolcmds:log",
+    "maintenance": "tkalert.cli.maintenance:maintenance",
     "show": "tkalert.cli.spoolcmds:show",
     "report": "tkalert.cli.report:report",
     "resend": "tkalert.cli.spoolcmds:resend",

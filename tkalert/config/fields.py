@@ -53,6 +53,25 @@ def boolean(value: str, key: str, where: str, spelled: str = "yes or no") -> boo
     return flag
 
 
+def moment(text: str, now: float, option: str = "--until") -> float:
+    """Epoch seconds of `2026-12-24T08:00[:00]` (UTC, a trailing Z allowed), `2026-12-24` or a duration from `now`
+    (`4h`); ConfigError naming `option` otherwise."""
+    from calendar import timegm
+    from time import strptime
+
+    given = text.strip().removesuffix("Z")
+    for layout in ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"):
+        try:
+            return float(timegm(strptime(given, layout)))
+        except ValueError:
+            continue
+    try:
+        return now + duration(text, option, "command line")
+    except ConfigError:
+        raise ConfigError(f"{option} must be a UTC time (2026-12-24T08:00) or a duration (4h), not {text!r}") \
+            from None
+
+
 def duration(value: str, key: str, where: str, positive: bool = True) -> float:
     """Seconds from `90`, `90s`, `1.5m`, `2h`, `7d` or `2w`; 0 only when not `positive`."""
     number, unit = _number_and_unit(value.strip())

@@ -60,6 +60,13 @@ def switched_off_lines(categories: list[str]) -> str:
     return f"  <switched-off>\n{inner}  </switched-off>\n"
 
 
+def maintenance_line(until: float, reason: str = "") -> str:
+    """`<maintenance until="...">reason</maintenance>`: a window declared by the customer (tkalert maintenance)."""
+    from tkalert.document.text import clean
+
+    return f'  <maintenance until="{iso_utc(until)}">{_escape(clean(reason))}</maintenance>\n'
+
+
 def _counts(counts: dict[str, int]) -> str:
     return "".join(f' {_escape(state)}="{int(number)}"' for state, number in counts.items())
 

@@ -106,6 +106,8 @@ def act_on_heartbeat(message: Message, config) -> None:
     from tkalert.receiver.escalate import first_due, recovered
 
     now = message.received_at
+    if "maintenance" in (message.fields or {}):
+        declared_maintenance(message, config)
     system = System.objects.select_related("contract").get(pk=message.system_id)
     if system.last_seen != now:
         return
@@ -113,6 +115,30 @@ def act_on_heartbeat(message: Message, config) -> None:
     silence = Silence.objects.filter(system=system, closed_at=None).first()
     if silence and Silence.objects.filter(pk=silence.pk, closed_at=None).update(closed_at=now):
         recovered(silence, system, config.act, now)
+
+
+def declared_maintenance(message: Message, config) -> None:
+    """A heartbeat's `<maintenance until=...>` (tkalert maintenance): a window from its receipt until then, at
+    most `maintenance_max` long; an `until` not after its receipt ends the system's current windows."""
+    from datetime import timedelta
+
+    from tkalert.document.reader import parse_untrusted
+    from tkalert.receiver.models import Maintenance
+    from tkalert.receiver.opened import utc
+
+    element = parse_untrusted(bytes(message.document)).find("maintenance")
+    now = message.received_at
+    longest = now + timedelta(seconds=config.act.maintenance_max)
+    try:
+        until = min(utc(element.get("until")), longest)
+    except (ValueError, OverflowError):  # past what Python holds (9999-12-31T24:00:00Z): the longest window
+        until = longest
+    if until <= now:
+        Maintenance.objects.filter(system_id=message.system_id, starts_at__lte=now, until__gt=now).update(until=now)
+        return
+    reason = " ".join((element.text or "").split()) or "declared by the system"
+    Maintenance.objects.create(system_id=message.system_id, starts_at=now, until=until,
+                               reason=reason[:Maintenance._meta.get_field("reason").max_length])
 
 
 def act_on_test(message: Message, config) -> None:

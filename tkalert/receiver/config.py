@@ -39,6 +39,7 @@ set with `contracts stages` and `contracts sink`, win over these):
   sweep_every      how often `serve` sweeps and delivers the outbox [1m]
   retry_max        the longest wait between two delivery attempts of an outgoing message [1h]
   receipts         yes | no: a signed receipt to the sender's contact for every test message [yes]
+  maintenance_max  the longest maintenance window a system may declare itself (tkalert maintenance) [7d]
 A `[relay]` section holds the SMTP options of tkalert.conf(5)'s smtp transport (host, port, security, username,
 password_file, ...): the relay every outgoing mail goes through [localhost:25].
 Dashboard (tkalert.receiver.web.options):
@@ -69,6 +70,7 @@ KNOWN = {
     "ticket_wait": "10m",
     "ticket_tag": r"\[[^]]*#[0-9]+\]", "webhook_url": None, "webhook_secret_file": None, "site_share": "0.8",
     "site_minimum": "3", "drift_limit": "5m", "sweep_every": "1m", "retry_max": "1h", "receipts": "yes",
+    "maintenance_max": "7d",
     **WEB_KEYS,
 }
 SECTIONS = ("receiver", "relay")
@@ -97,6 +99,7 @@ class ActConfig:
     sweep_every: float = 60.0
     retry_max: float = 3600.0
     receipts: bool = True
+    maintenance_max: float = 7 * 86400.0
     relay: tuple[tuple[str, str], ...] = ()
 
     def webhook_secret(self) -> bytes:
@@ -232,7 +235,8 @@ def act_config(section: Section, relay: tuple[tuple[str, str], ...] = ()) -> Act
         webhook_url=section.text("webhook_url"), webhook_secret_file=section.path("webhook_secret_file"),
         site_share=site_share, site_minimum=section.integer("site_minimum", low=1),
         drift_limit=section.duration("drift_limit"), sweep_every=section.duration("sweep_every"),
-        retry_max=section.duration("retry_max"), receipts=section.boolean("receipts"), relay=relay)
+        retry_max=section.duration("retry_max"), receipts=section.boolean("receipts"),
+        maintenance_max=section.duration("maintenance_max"), relay=relay)
 
 
 def database(section: Section, state_dir: Path) -> Database:

@@ -43,6 +43,7 @@ class SendOptions(Record):
     encrypt: bool = True
     override_to: str | None = None
     trial: bool = False  # `tkalert test --send`: delivered once from a private spool, never queued in the real one
+    maintenance: tuple | None = None  # (until, reason): a heartbeat declaring a window (tkalert maintenance)
 
     @property
     def private_spool(self) -> bool:
@@ -62,33 +63,36 @@ def complete_event(event: Event, settings: Settings) -> Event:
     ).checked()
 
 
-def render(event: Event, settings: Settings, now: float | None = None) -> tuple[bytes, Stamp]:
+def render(event: Event, settings: Settings, now: float | None = None,
+           maintenance: tuple | None = None) -> tuple[bytes, Stamp]:
     """Build the document for a checked event, stamping it with a new message id and sequence number."""
     now = time.time() if now is None else now
     log.info("Creating %s object", "alert" if event.is_alert else event.event_type)
     if event.date is None:
         log.info("Set --date switch to NOW")
     stamp = new_stamp(settings, now)
-    return build_document(event, stamp, heartbeat_additions(event, settings, now)), stamp
+    return build_document(event, stamp, heartbeat_additions(event, settings, now, maintenance)), stamp
 
 
-def heartbeat_additions(event: Event, settings: Settings, now: float) -> str:
-    """A heartbeat's optional elements: the categories switched off, and the monitoring system's health when
-    [health] names a source (only then is tkalert.sender.health imported: alerts never pay for it)."""
+def heartbeat_additions(event: Event, settings: Settings, now: float, maintenance: tuple | None = None) -> str:
+    """A heartbeat's optional elements: the monitoring system's health when [health] names a source (only then is
+    tkalert.sender.health imported: alerts never pay for it), the categories switched off, and a maintenance
+    window (until, reason) that `tkalert maintenance` declares."""
     if event.event_type != "heartbeat":
         return ""
     off = switched_off(settings)
     source = (settings.section("health").get("source") or "off").strip().lower()
-    if not off and source == "off":
+    if not off and source == "off" and maintenance is None:
         return ""
-    from tkalert.document.health import health_lines, switched_off_lines
+    from tkalert.document.health import health_lines, maintenance_line, switched_off_lines
 
     health = None
     if source != "off" and "health" not in off:
         from tkalert.sender.health import read_health
 
         health = read_health(settings, now)
-    return (health_lines(health) if health else "") + switched_off_lines(off)
+    return ((health_lines(health) if health else "") + switched_off_lines(off)
+            + (maintenance_line(*maintenance) if maintenance is not None else ""))
 
 
 def switched_off(settings: Settings) -> list[str]:
@@ -189,7 +193,7 @@ def send_event(event: Event, settings: Settings, options: SendOptions) -> SendRe
     if options.private_spool:
         return _send_privately(event, settings, options).replace(warnings=warnings)
     act_as_spool_owner(settings)
-    document, stamp = render(event, settings)
+    document, stamp = render(event, settings, maintenance=options.maintenance)
     return seal_and_spool(document, stamp, facts_of(event), settings, options).replace(warnings=warnings)
 
 
@@ -306,7 +310,7 @@ def _send_privately(event: Event, settings: Settings, options: SendOptions) -> S
         sections = {name: values for name, values in settings.sections.items() if name != "archive"}
         trial = settings.replace(spool_dir=os.path.join(private, "spool"), state_dir=os.path.join(private, "state"),
                                  sections=sections)
-        document, stamp = render(event, trial)
+        document, stamp = render(event, trial, maintenance=options.maintenance)
         result = seal_and_spool(document, stamp, facts_of(event), trial, options)
     finally:
         shutil.rmtree(private, ignore_errors=True)

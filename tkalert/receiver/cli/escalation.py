@@ -47,20 +47,14 @@ def sweep(ctx, loop):
 
 def moment(text: str) -> datetime:
     """`2026-12-24T08:00` (UTC), `2026-12-24` or a duration from now (`4h`)."""
-    from tkalert.config.fields import duration
+    from tkalert.config.fields import moment as epoch
     from tkalert.errors import ConfigError
     from tkalert.receiver.work import utcnow
 
-    for layout in ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"):
-        try:
-            return datetime.strptime(text, layout).replace(tzinfo=timezone.utc)
-        except ValueError:
-            continue
     try:
-        return utcnow() + timedelta(seconds=duration(text, "--until", "command line"))
-    except ConfigError:
-        raise UsageError(f"usage error: --until must be a UTC time (2026-12-24T08:00) or a duration (4h), "
-                         f"not {text!r}") from None
+        return datetime.fromtimestamp(epoch(text, utcnow().timestamp()), timezone.utc)
+    except ConfigError as exc:
+        raise UsageError(f"usage error: {exc}") from None
 
 
 @click.command()

@@ -37,9 +37,12 @@ def list_(ctx):
 def show(ctx, system_id):
     """Show one system."""
     ctx.django()
-    from tkalert.receiver.models import Message, ReportFile, System
+    from tkalert.receiver.models import Maintenance, Message, ReportFile, System
+    from tkalert.receiver.work import utcnow
 
     system = one(System.objects, "system", system_id=system_id)
+    now = utcnow()
+    window = Maintenance.objects.filter(system=system, starts_at__lte=now, until__gt=now).order_by("-until").first()
     newest = Message.objects.filter(system=system).order_by("-received_at").first()
     reported = ReportFile.objects.filter(system=system)
     needs_full = reported.filter(state=ReportFile.State.NEEDS_FULL).count()
@@ -47,6 +50,7 @@ def show(ctx, system_id):
            ("pinned key", system.pinned_key), ("pinned", when(system.pinned_at)),
            ("last seen", when(system.last_seen)), ("contact", f"{system.contact_name} <{system.contact_mail}>"),
            ("last sequence", system.last_sequence), ("replays", system.replays),
+           ("maintenance", f"until {when(window.until)} ({window.reason})" if window else "none"),
            ("newest message", f"#{newest.pk} {newest.verdict} {when(newest.received_at)}" if newest else ""),
            ("report files", f"{reported.count()}" + (f" ({needs_full} need a full report)" if needs_full else ""))])
     return 0
