@@ -141,14 +141,14 @@ def _configparser_sections(text: str, cfg_path: str) -> dict[str, dict[str, str]
     return {name: dict(parser[name]) for name in parser.sections()}
 
 
-def _settings_from(parser: dict[str, dict[str, str]], cfg_path: str) -> Settings:
-    main = _known(parser, "tkalert", MAIN_KEYS, cfg_path)
-    gpg = _known(parser, "gnupg", GNUPG_KEYS, cfg_path)
-    destinations = _destinations(parser, main.text("destinations"), cfg_path)
+def _settings_from(sections: dict[str, dict[str, str]], cfg_path: str) -> Settings:
+    main = _known(sections, "tkalert", MAIN_KEYS, cfg_path)
+    gpg = _known(sections, "gnupg", GNUPG_KEYS, cfg_path)
+    destinations = _destinations(sections, main.text("destinations"), cfg_path)
     vendor_keys = split_fingerprints(gpg.text("vendor_keys"))
     others = {
         name: MappingProxyType(dict(values))
-        for name, values in parser.items()
+        for name, values in sections.items()
         if name not in ("tkalert", "gnupg") and not name.startswith("destination ")
     }
     return Settings(
@@ -176,18 +176,18 @@ def _syslog(value: str | None) -> str | None:
     return None if value.strip().lower() in ("off", "no", "none", "") else value.strip()
 
 
-def _known(parser, section: str, keys: set[str], cfg_path: str) -> Section:
-    return Section(dict(parser.get(section, {})), keys, section, cfg_path)
+def _known(sections, section: str, keys: set[str], cfg_path: str) -> Section:
+    return Section(dict(sections.get(section, {})), keys, section, cfg_path)
 
 
-def _destinations(parser, order: str | None, cfg_path: str) -> tuple[Destination, ...]:
-    found = {s.split(None, 1)[1].strip(): s for s in parser if s.startswith("destination ")}
+def _destinations(sections, order: str | None, cfg_path: str) -> tuple[Destination, ...]:
+    found = {s.split(None, 1)[1].strip(): s for s in sections if s.startswith("destination ")}
     names = order.replace(",", " ").split() if order else list(found)
     result = []
     for name in names:
         if name not in found:
             raise ConfigError(f"{cfg_path}: destinations names {name!r} but there is no [destination {name}] section")
-        options = dict(parser[found[name]])
+        options = dict(sections[found[name]])
         transport = options.pop("transport", "smtp")
         result.append(Destination(name, transport, MappingProxyType(options)))
     return tuple(result)

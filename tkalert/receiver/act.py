@@ -164,10 +164,11 @@ def ask_for_full_report(message: Message) -> bool:
     and its base), one mail to the system's contact asks for `tkalert report --full`; True when written."""
     from tkalert.receiver.models import Outbox, ReportFile, ReportFileVersion
     from tkalert.receiver.outbox import enqueue
+    from tkalert.receiver.receipt import contact_of
 
     paths = sorted(ReportFileVersion.objects.filter(message=message, state=ReportFile.State.NEEDS_FULL)
                    .values_list("file__path", flat=True))
-    contact = (message.fields or {}).get("contact-mail") or (message.system.contact_mail if message.system else "")
+    contact = contact_of(message)
     if not paths or not contact:
         return False
     system = message.system.system_id

@@ -13,11 +13,16 @@ import subprocess
 from tkalert.errors import SealError, one_line
 
 
+def contact_of(message) -> str:
+    """Where a mail about `message` goes: the contact it names, else its system's last known one ("" if none)."""
+    return (message.fields or {}).get("contact-mail") or (message.system.contact_mail if message.system else "")
+
+
 def receipt(message, act, what: str = "test message") -> bool:
     from tkalert.receiver.outbox import enqueue
     from tkalert.receiver.models import Outbox
 
-    contact = (message.fields or {}).get("contact-mail") or (message.system.contact_mail if message.system else "")
+    contact = contact_of(message)
     if not contact or (what == "test message" and not act.receipts):
         return False
     body = (f"tkalert-receiver: {what} {message.message_id} from system {message.system.system_id} "
