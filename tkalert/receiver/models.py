@@ -55,8 +55,6 @@ class System(models.Model):
     contact_mail = models.CharField(max_length=200, blank=True)
     last_sequence = models.BigIntegerField(null=True, blank=True)
     replays = models.PositiveIntegerField(default=0)
-    due_at = models.DateTimeField(null=True, blank=True, db_index=True,
-                                  help_text="when the sweep must look at it next (a stage, a repeat, a window's end)")
     drifting_since = models.DateTimeField(null=True, blank=True, help_text="clock drift noticed (once per episode)")
 
     class Meta:
@@ -65,6 +63,18 @@ class System(models.Model):
 
     def __str__(self):
         return self.system_id
+
+
+class DueTime(models.Model):
+    """When the sweep must look at a system next (a stage, a repeat, a window's end): a row of its own, not a column
+    of the wide System row, written once and deleted by the sweep that takes it (tkalert.receiver.escalate).
+    Rows are written in time order, so the ten thousand due at one moment sit together on a few pages, in the table
+    and in its index, instead of on ten thousand pages of the systems. A hint, not a promise: a system seen since is
+    looked at and scheduled again; one row per system, from its first heartbeat on (no index by system)."""
+
+    system = models.ForeignKey(System, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False,
+                               related_name="+")
+    due_at = models.DateTimeField(db_index=True)
 
 
 class Message(models.Model):
@@ -161,7 +171,8 @@ class Episode(models.Model):
 class Silence(models.Model):
     """A system's heartbeats missing: opened by the sweep at the first stage, closed by the next heartbeat."""
 
-    system = models.ForeignKey(System, on_delete=models.CASCADE, related_name="silences")
+    # not a database constraint: checking ten thousand systems at a sweep's commit locked (wrote) their rows
+    system = models.ForeignKey(System, on_delete=models.CASCADE, related_name="silences", db_constraint=False)
     last_seen = models.DateTimeField(null=True, blank=True, help_text="the newest heartbeat before it")
     opened_at = models.DateTimeField()
     stage = models.PositiveSmallIntegerField(default=0, help_text="the highest stage fired (0: none yet)")
