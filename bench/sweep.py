@@ -82,14 +82,13 @@ def least_write(now: datetime) -> None:
     rows taken, the systems read, a silence opened, a mail queued and a new due row per system."""
     from django.db import connection, transaction
 
-    from tkalert.receiver.bulk import in_ids, insert_new
+    from tkalert.receiver.bulk import insert_new, select_in
     from tkalert.receiver.escalate import OUTBOX, take_due
-    from tkalert.receiver.models import DueTime, Outbox, Silence, System
+    from tkalert.receiver.models import DueTime, Outbox, Silence
 
     with transaction.atomic():
-        where, params = in_ids("id", take_due(now, 10**9))
-        due = list(System.objects.extra(where=[where], params=params)
-                   .values_list("id", "system_id", "last_seen", "contact_mail"))
+        due = select_in("SELECT id, system_id, last_seen, contact_mail FROM receiver_system WHERE {where}", "id",
+                        take_due(now, 10**9))
         insert_new(DueTime, ("system", "due_at"), [(pk, seen + timedelta(hours=75)) for pk, _, seen, _ in due])
         born = dict(insert_new(Silence, ("system", "last_seen", "opened_at", "stage", "stage_at", "repeats"),
                                [(pk, seen, now, 1, now, 0) for pk, _, seen, _ in due], returning=("system_id", "id")))

@@ -9,6 +9,7 @@ of an IN list a Python conversion; here a batch is a handful of statements whate
   update_where  a compare-and-set over many ids (`UPDATE ... WHERE id IN ids AND <still as read>`), returning the
                 ids it changed: only those won
   in_ids        `column IN ids` as one parameter, for any other statement
+  select_in     a SELECT over `column IN ids`, its rows as tuples (the ids bound by the server on PostgreSQL)
 PostgreSQL gets each column as one array (`unnest`, `= ANY`); SQLite gets executemany or multi-row VALUES under its
 parameter limit, and an id list as one JSON parameter (`json_each`).
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from datetime import datetime, timezone
 
 from django.db import connection
 
@@ -33,6 +35,21 @@ def in_ids(column: str, ids: Iterable[int]) -> tuple[str, list]:
     if postgresql():
         return f"{column} = ANY(%s)", [ids]
     return f"{column} IN (SELECT value FROM json_each(%s))", [json.dumps(ids)]
+
+
+def select_in(sql: str, column: str, ids: Iterable[int], params: Sequence = ()) -> list[tuple]:
+    """The rows of `sql`, a SELECT whose `{where}` becomes `column IN ids` (after `params`), as tuples; times
+    aware on SQLite too (its raw cursor gives them naive, in UTC)."""
+    ids = list(ids)
+    if not ids:
+        return []
+    if postgresql():
+        return _bound(sql.format(where=f"{column} = ANY(%b::bigint[])"), [*params, ids], fetch=True)
+    where, id_params = in_ids(column, ids)
+    with connection.cursor() as cursor:
+        cursor.execute(sql.format(where=where), [*params, *id_params])
+        return [tuple(value.replace(tzinfo=timezone.utc) if isinstance(value, datetime) else value for value in row)
+                for row in cursor.fetchall()]
 
 
 def insert_new(model, fields: Sequence[str], rows: Sequence[tuple], returning: Sequence[str] = ()) -> list[tuple]:
