@@ -199,7 +199,9 @@ class Outbox(models.Model):
 
     Its links say what a message was about; they are not foreign-key constraints in the database (Django still
     clears them when a system, silence or episode is deleted): a sweep after an outage writes ten thousand rows,
-    and checking three keys each at commit cost more than writing them."""
+    and checking three keys each at commit cost more than writing them. Nothing looks rows up by their episode or
+    silence (their keys say it), so only the system link is indexed (a system's page lists its mails); deleting a
+    system reads the outbox once to clear the others."""
 
     class Kind(models.TextChoices):
         MAIL = "mail"
@@ -219,9 +221,9 @@ class Outbox(models.Model):
     body = models.TextField(blank=True, help_text="the mail's text, or the webhook's JSON")
     headers = models.JSONField(default=dict, blank=True)
     episode = models.ForeignKey(Episode, null=True, blank=True, on_delete=models.SET_NULL, related_name="outbox",
-                                db_constraint=False)
+                                db_constraint=False, db_index=False)
     silence = models.ForeignKey(Silence, null=True, blank=True, on_delete=models.SET_NULL, related_name="outbox",
-                                db_constraint=False)
+                                db_constraint=False, db_index=False)
     system = models.ForeignKey(System, null=True, blank=True, on_delete=models.SET_NULL, related_name="outbox",
                                db_constraint=False)
     created_at = models.DateTimeField()

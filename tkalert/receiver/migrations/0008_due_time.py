@@ -1,8 +1,10 @@
 # Due times leave the System row for a narrow table of their own (#13): a sweep that moved ten thousand due times
 # rewrote ten thousand pages of systems (and, on PostgreSQL, locked and re-indexed each row); rows written in time
 # order keep the ten thousand due at one moment on a few pages. The silences' link to their system is no
-# foreign-key constraint any more (checking it at commit locked each system row). Existing due times are copied
-# in due order; a system seen but with nothing left to fire (no due time) is looked at by the next sweep.
+# foreign-key constraint any more (checking it at commit locked each system row); the outbox's episode and silence
+# links lose their indexes (only Django's clearing on delete used them; each sweep's mail wrote them). Existing due
+# times are copied in due order; a system seen but with nothing left to fire (no due time) is looked at by the next
+# sweep.
 
 import django.db.models.deletion
 from django.db import migrations, models
@@ -35,5 +37,15 @@ class Migration(migrations.Migration):
             model_name='silence',
             name='system',
             field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.CASCADE, related_name='silences', to='receiver.system'),
+        ),
+        migrations.AlterField(
+            model_name='outbox',
+            name='episode',
+            field=models.ForeignKey(blank=True, db_constraint=False, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='outbox', to='receiver.episode'),
+        ),
+        migrations.AlterField(
+            model_name='outbox',
+            name='silence',
+            field=models.ForeignKey(blank=True, db_constraint=False, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='outbox', to='receiver.silence'),
         ),
     ]
