@@ -5,7 +5,6 @@ Through the ORM each row costs a model instance (about 20 us), `bulk_create` hal
 of an IN list a Python conversion; here a batch is a handful of statements whatever its size:
   insert_new    INSERT ... ON CONFLICT DO NOTHING, RETURNING what it inserted: a row a unique key already holds
                 (a racing writer's) stays as it is and is not returned
-  update_each   one column set to its own value per row id
   update_where  a compare-and-set over many ids (`UPDATE ... WHERE id IN ids AND <still as read>`), returning the
                 ids it changed: only those won
   in_ids        `column IN ids` as one parameter, for any other statement
@@ -89,20 +88,6 @@ def insert_new(model, fields: Sequence[str], rows: Sequence[tuple], returning: S
                            [value for row in chunk for value in row])
             found += cursor.fetchall()
         return found
-
-
-def update_each(model, field: str, pairs: Sequence[tuple[int, object]]) -> None:
-    """Set `field` of each row id to its own value: pairs of (id, value)."""
-    if not pairs:
-        return
-    table, column, (kind,) = _columns(model, [field])
-    ids, news = _adapted(model, ["id", field], pairs)
-    if postgresql():
-        _bound(f"UPDATE {table} SET {column} = v.value FROM unnest(%b::bigint[], %b::{kind}[]) AS v(id, value) "
-               f"WHERE {table}.id = v.id", [ids, news])
-        return
-    with connection.cursor() as cursor:
-        cursor.executemany(f"UPDATE {table} SET {column} = %s WHERE id = %s", list(zip(news, ids, strict=True)))
 
 
 def update_where(model, ids: Iterable[int], changes: dict, condition: str = "", params: Sequence = ()) -> list[int]:

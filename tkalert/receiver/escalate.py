@@ -7,7 +7,10 @@ PostgreSQL, so sweepers pass each other), each done set-wise, a handful of state
 (tkalert.receiver.bulk: after a relay or network outage ten thousand systems are due at once, and rows go in and
 out as tuples, not model instances). The wide System rows are only read: a sweep writes its due rows, silences and
 outbox rows, which land together on a few pages. A due row is a hint: each system is judged from its last
-heartbeat, so one heard from since is simply scheduled again.
+heartbeat, so one heard from since is simply scheduled again (a healthy system is looked at once per first-stage
+delay, where a heartbeat used to rewrite its due time each time). Nothing locks the system rows either: a heartbeat
+committed while a batch runs is not waited for, so the batch may fire a stage on the heartbeat before it; that
+silence closes, with its recovery notice, at the next heartbeat.
   1. in a maintenance window: nothing fires; it is due again when the window ends;
   2. otherwise every stage whose delay has passed and is above the stage of the system's open Silence fires. A
      system without one gets a silence born at that stage (INSERT ... ON CONFLICT DO NOTHING RETURNING: the unique
@@ -80,7 +83,7 @@ def schedule(pairs: list[tuple[int, datetime]]) -> None:
 
 
 def next_due(system_pk: int) -> datetime | None:
-    """The system's earliest due row (a full scan of the due rows: for tests and the admin, not the sweep)."""
+    """The system's earliest due row (a full scan of the due rows: for tests, not the sweep)."""
     return DueTime.objects.filter(system_id=system_pk).order_by("due_at").values_list("due_at", flat=True).first()
 
 

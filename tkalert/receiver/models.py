@@ -42,8 +42,8 @@ class Contract(models.Model):
 
 
 class System(models.Model):
-    # Every index is written again by each due time the sweep moves (ten thousand after an outage) and by each
-    # heartbeat: the unique id is a constraint (no second pattern index, PostgreSQL's `_like`, that no lookup
+    # Every index is written again by each heartbeat (its due times are rows of DueTime, so the sweep only reads
+    # systems): the unique id is a constraint (no second pattern index, PostgreSQL's `_like`, that no lookup
     # uses), and the contract is found through the (contract, last_seen) index.
     system_id = models.CharField(max_length=200)
     contract = models.ForeignKey(Contract, null=True, blank=True, on_delete=models.SET_NULL, db_index=False)
