@@ -80,7 +80,7 @@ def outbox(**filters) -> list:
 
 
 def clean() -> None:
-    from tkalert.receiver.models import Episode, Maintenance, Outbox, Silence, Stage
+    from tkalert.receiver.models import DueTime, Episode, Maintenance, Outbox, Silence, Stage
 
-    for model in (Outbox, Episode, Silence, Maintenance, Stage):
+    for model in (Outbox, Episode, Silence, Maintenance, Stage, DueTime):
         model.objects.all().delete()

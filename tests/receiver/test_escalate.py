@@ -26,13 +26,14 @@ def sweep_at(config, hours: float):
 
 
 def test_stages_fire_once_each_then_one_recovery_and_nothing_twice(acting, smtp_sink):
+    from tkalert.receiver.escalate import next_due
     from tkalert.receiver.models import System
     from tkalert.receiver.relay import deliver_due
 
     acme = contract()
     system("sys-1", acme)
     heartbeat(acting, acme, "sys-1", at(0))
-    assert System.objects.get(system_id="sys-1").due_at == at(50)
+    assert next_due(System.objects.get(system_id="sys-1").pk) == at(50)
     assert sweep_at(acting, 49).looked_at == 0 and outbox() == []
     assert sweep_at(acting, 50).fired == 1
     assert [(o.purpose, o.recipient) for o in outbox()] == [("stage", CONTACT)]
@@ -55,7 +56,8 @@ def test_stages_fire_once_each_then_one_recovery_and_nothing_twice(acting, smtp_
 
 
 def test_a_maintenance_window_holds_the_stages_and_its_end_resumes_them(acting):
-    from tkalert.receiver.models import Maintenance, System
+    from tkalert.receiver.escalate import next_due
+    from tkalert.receiver.models import Maintenance
 
     acme = contract()
     sys1 = system("sys-1", acme)
@@ -63,7 +65,7 @@ def test_a_maintenance_window_holds_the_stages_and_its_end_resumes_them(acting):
     Maintenance.objects.create(system=sys1, starts_at=at(10), until=at(60))
     done = sweep_at(acting, 50)
     assert done.held == 1 and outbox() == []
-    assert System.objects.get(pk=sys1.pk).due_at == at(60)
+    assert next_due(sys1.pk) == at(60)
     sweep_at(acting, 55)
     assert outbox() == []
     sweep_at(acting, 60)
@@ -126,3 +128,45 @@ def test_clock_drift_raises_one_notice_per_drift_episode(acting):
     heartbeat(acting, acme, "sys-1", at(4), signed_at=at(4) + timedelta(minutes=9))
     assert [(o.purpose, o.recipient) for o in outbox()] == [("drift", CONTACT), ("drift", CONTACT)]
     assert "1200 seconds behind" in outbox()[0].body and "540 seconds ahead of" in outbox()[1].body
+
+
+def due_rows(system_pk: int) -> list:
+    from tkalert.receiver.models import DueTime
+
+    return sorted(DueTime.objects.filter(system_id=system_pk).values_list("due_at", flat=True))
+
+
+def test_a_system_keeps_one_due_row_through_heartbeats_silences_and_recoveries(acting):
+    """The heartbeat writes no due time: the sweep looks at a system heard from since, fires nothing and moves its
+    one due row to the last heartbeat plus the first stage; a silence with nothing left to fire looks again one
+    first-stage delay later, and a second silence after the recovery escalates on time."""
+    acme = contract()
+    sys1 = system("sys-1", acme)
+    heartbeat(acting, acme, "sys-1", at(0))
+    for hours in range(1, 61):
+        heartbeat(acting, acme, "sys-1", at(hours))
+    assert due_rows(sys1.pk) == [at(50)]
+    done = sweep_at(acting, 50)
+    assert (done.looked_at, done.fired, outbox()) == (1, 0, [])
+    assert due_rows(sys1.pk) == [at(60 + 50)]
+    sweep_at(acting, 110)
+    sweep_at(acting, 135)
+    assert [o.purpose for o in outbox()] == ["stage", "stage"]
+    assert due_rows(sys1.pk) == [at(135 + 50)]  # both stages fired: looked at again later, never forgotten
+    heartbeat(acting, acme, "sys-1", at(140))
+    assert [o.purpose for o in outbox()] == ["stage", "stage", "recovery"]
+    assert sweep_at(acting, 185).fired == 0 and due_rows(sys1.pk) == [at(190)]
+    assert sweep_at(acting, 190).fired == 1 and len(due_rows(sys1.pk)) == 1
+    assert [o.purpose for o in outbox()] == ["stage", "stage", "recovery", "stage"]
+
+
+def test_a_system_never_heard_from_has_no_due_row_and_a_deleted_ones_row_is_dropped(acting):
+    from tkalert.receiver.models import DueTime
+
+    acme = contract()
+    quiet, gone = system("sys-quiet", acme), system("sys-gone", acme)
+    heartbeat(acting, acme, "sys-gone", at(0))
+    assert due_rows(quiet.pk) == [] and due_rows(gone.pk) == [at(50)]
+    gone.delete()
+    done = sweep_at(acting, 50)
+    assert (done.looked_at, done.fired) == (0, 0) and not DueTime.objects.exists() and outbox() == []

@@ -102,8 +102,10 @@ def repeated(episode: Episode, now: datetime, output: str) -> None:
 
 
 def act_on_heartbeat(message: Message, config) -> None:
-    """The newest heartbeat moves the due time and ends a silence; an older one changes nothing."""
-    from tkalert.receiver.escalate import first_due, recovered
+    """The newest heartbeat ends a silence; an older one changes nothing. The first one gives the system its due
+    row (tkalert.receiver.escalate keeps it from then on, judging from the last heartbeat when it comes due: a
+    heartbeat writes no due time)."""
+    from tkalert.receiver.escalate import first_due, recovered, schedule
 
     now = message.received_at
     if "maintenance" in (message.fields or {}):
@@ -111,7 +113,9 @@ def act_on_heartbeat(message: Message, config) -> None:
     system = System.objects.select_related("contract").get(pk=message.system_id)
     if system.last_seen != now:
         return
-    System.objects.filter(pk=system.pk, last_seen=now).update(due_at=first_due(system, config.act))
+    if not Message.objects.filter(system_id=system.pk, document_type="heartbeat", verdict=Message.Verdict.ACCEPTED,
+                                  received_at__lt=now).exists():
+        schedule([(system.pk, first_due(system, config.act))])
     silence = Silence.objects.filter(system=system, closed_at=None).first()
     if silence and Silence.objects.filter(pk=silence.pk, closed_at=None).update(closed_at=now):
         recovered(silence, system, config.act, now)

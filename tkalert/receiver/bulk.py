@@ -5,10 +5,10 @@ Through the ORM each row costs a model instance (about 20 us), `bulk_create` hal
 of an IN list a Python conversion; here a batch is a handful of statements whatever its size:
   insert_new    INSERT ... ON CONFLICT DO NOTHING, RETURNING what it inserted: a row a unique key already holds
                 (a racing writer's) stays as it is and is not returned
-  update_each   one column set to its own value per row id
   update_where  a compare-and-set over many ids (`UPDATE ... WHERE id IN ids AND <still as read>`), returning the
                 ids it changed: only those won
   in_ids        `column IN ids` as one parameter, for any other statement
+  select_in     a SELECT over `column IN ids`, its rows as tuples (the ids bound by the server on PostgreSQL)
 PostgreSQL gets each column as one array (`unnest`, `= ANY`); SQLite gets executemany or multi-row VALUES under its
 parameter limit, and an id list as one JSON parameter (`json_each`).
 """
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from datetime import datetime, timezone
 
 from django.db import connection
 
@@ -33,6 +34,21 @@ def in_ids(column: str, ids: Iterable[int]) -> tuple[str, list]:
     if postgresql():
         return f"{column} = ANY(%s)", [ids]
     return f"{column} IN (SELECT value FROM json_each(%s))", [json.dumps(ids)]
+
+
+def select_in(sql: str, column: str, ids: Iterable[int], params: Sequence = ()) -> list[tuple]:
+    """The rows of `sql`, a SELECT whose `{where}` becomes `column IN ids` (after `params`), as tuples; times
+    aware on SQLite too (its raw cursor gives them naive, in UTC)."""
+    ids = list(ids)
+    if not ids:
+        return []
+    if postgresql():
+        return _bound(sql.format(where=f"{column} = ANY(%b::bigint[])"), [*params, ids], fetch=True)
+    where, id_params = in_ids(column, ids)
+    with connection.cursor() as cursor:
+        cursor.execute(sql.format(where=where), [*params, *id_params])
+        return [tuple(value.replace(tzinfo=timezone.utc) if isinstance(value, datetime) else value for value in row)
+                for row in cursor.fetchall()]
 
 
 def insert_new(model, fields: Sequence[str], rows: Sequence[tuple], returning: Sequence[str] = ()) -> list[tuple]:
@@ -74,20 +90,6 @@ def insert_new(model, fields: Sequence[str], rows: Sequence[tuple], returning: S
         return found
 
 
-def update_each(model, field: str, pairs: Sequence[tuple[int, object]]) -> None:
-    """Set `field` of each row id to its own value: pairs of (id, value)."""
-    if not pairs:
-        return
-    table, column, (kind,) = _columns(model, [field])
-    ids, news = _adapted(model, ["id", field], pairs)
-    if postgresql():
-        _bound(f"UPDATE {table} SET {column} = v.value FROM unnest(%b::bigint[], %b::{kind}[]) AS v(id, value) "
-               f"WHERE {table}.id = v.id", [ids, news])
-        return
-    with connection.cursor() as cursor:
-        cursor.executemany(f"UPDATE {table} SET {column} = %s WHERE id = %s", list(zip(news, ids, strict=True)))
-
-
 def update_where(model, ids: Iterable[int], changes: dict, condition: str = "", params: Sequence = ()) -> list[int]:
     """UPDATE the rows of `ids` that still meet `condition` (SQL over the table's columns): the ids changed."""
     ids = list(ids)
@@ -114,7 +116,8 @@ def _bound(sql: str, params: list, fetch: bool = False) -> list[tuple]:
     connection.ensure_connection()
     connection.validate_no_broken_transaction()
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(sql, params)
+        # rows back in binary as well: ten thousand times parsed from text cost more than the query
+        cursor.execute(sql, params, binary=fetch)
         return cursor.fetchall() if fetch else []
 
 

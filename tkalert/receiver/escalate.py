@@ -1,10 +1,16 @@
 """Escalate: the sweeper that turns missing heartbeats into notices, each stage once per silence.
 
-A system's `due_at` (indexed) is when it next needs a look: its last heartbeat plus the first stage's delay, a
-later stage's, a repeat's, or the end of a maintenance window. `sweep` reads only rows whose due time has come
-(never a full scan), in batches, each in one transaction (SKIP LOCKED on PostgreSQL, so sweepers pass each other)
-and each done set-wise, a handful of statements per batch whatever its size (tkalert.receiver.bulk: after a relay
-or network outage ten thousand systems are due at once, and rows go in and out as tuples, not model instances):
+When a system next needs a look (its last heartbeat plus the first stage's delay, a later stage's, a repeat's, or
+the end of a maintenance window) is a row of the narrow `DueTime` table, not a column of the system: `sweep` takes the
+rows whose time has come (never a full scan) and deletes them, in batches, each in one transaction (SKIP LOCKED on
+PostgreSQL, so sweepers pass each other), each done set-wise, a handful of statements per batch whatever its size
+(tkalert.receiver.bulk: after a relay or network outage ten thousand systems are due at once, and rows go in and
+out as tuples, not model instances). The wide System rows are only read: a sweep writes its due rows, silences and
+outbox rows, which land together on a few pages. A due row is a hint: each system is judged from its last
+heartbeat, so one heard from since is simply scheduled again (a healthy system is looked at once per first-stage
+delay, where a heartbeat used to rewrite its due time each time). Nothing locks the system rows either: a heartbeat
+committed while a batch runs is not waited for, so the batch may fire a stage on the heartbeat before it; that
+silence closes, with its recovery notice, at the next heartbeat.
   1. in a maintenance window: nothing fires; it is due again when the window ends;
   2. otherwise every stage whose delay has passed and is above the stage of the system's open Silence fires. A
      system without one gets a silence born at that stage (INSERT ... ON CONFLICT DO NOTHING RETURNING: the unique
@@ -13,14 +19,18 @@ or network outage ten thousand systems are due at once, and rows go in and out a
      key `silence:<id>:stage:<n>` (ON CONFLICT DO NOTHING as well), so two sweepers never send one stage twice;
   3. when most of a contract's systems (`site_share`, at least `site_minimum`) fell silent within the same hour,
      a stage makes one site notice listing them instead of a mail per system (key `site:<contract>:<n>:<hour>`);
-  4. the next due time is written; none when nothing is left to fire.
+  4. the next due row is written: the next stage or repeat, or, with nothing left to fire, a look again one first
+     stage's delay later (so each system keeps exactly one due row from its first heartbeat on, and a heartbeat
+     never has to write one: tkalert.receiver.act writes the first).
 A heartbeat closes the silence (tkalert.receiver.act) and `recovered` writes one recovery notice to everyone the
 stages told. Stages come from the contract (`contracts stages`) or receiver.conf (warn_after, alarm_after).
 """
 
 from __future__ import annotations
 
+import gc
 from bisect import bisect_left, bisect_right
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import NamedTuple
@@ -28,8 +38,8 @@ from typing import NamedTuple
 from django.db import connection, transaction
 from django.db.models import Max
 
-from tkalert.receiver.bulk import in_ids, insert_new, update_each, update_where
-from tkalert.receiver.models import Contract, Maintenance, Outbox, Silence, Stage, System
+from tkalert.receiver.bulk import insert_new, select_in, update_where
+from tkalert.receiver.models import Contract, DueTime, Maintenance, Outbox, Silence, Stage, System
 from tkalert.receiver.outbox import mail
 
 BATCH = 10000  # a transaction each; a SQLite commit writes every page the batch touched
@@ -67,6 +77,16 @@ def first_due(system: System, act) -> datetime | None:
     return system.last_seen + stages_of(system.contract, act)[0].after
 
 
+def schedule(pairs: list[tuple[int, datetime]]) -> None:
+    """Due rows for (system pk, when) pairs."""
+    insert_new(DueTime, ("system", "due_at"), pairs)
+
+
+def next_due(system_pk: int) -> datetime | None:
+    """The system's earliest due row (a full scan of the due rows: for tests, not the sweep)."""
+    return DueTime.objects.filter(system_id=system_pk).order_by("due_at").values_list("due_at", flat=True).first()
+
+
 @dataclass
 class Sweep:
     """What one sweep did."""
@@ -97,15 +117,45 @@ SWEPT = ("id", "system_id", "contract_id", "last_seen", "contact_name", "contact
 def sweep(act, now: datetime, batch: int = BATCH) -> Sweep:
     done = Sweep()
     while True:
-        with transaction.atomic():
-            # NO KEY: a worker inserting a message for one of these systems (its foreign key) does not wait
-            rows = list(System.objects.select_for_update(skip_locked=True, no_key=True).filter(due_at__lte=now)
-                        .order_by("due_at").values_list(*SWEPT)[:batch])
+        with collector_paused(), transaction.atomic():
+            taken = take_due(now, batch)
+            rows = systems_of(taken)
             if rows:
                 escalate_batch(with_contracts(rows, done.contracts), act, now, done)
         done.looked_at += len(rows)
-        if len(rows) < batch:
+        if len(taken) < batch:
             return done
+
+
+@contextmanager
+def collector_paused():
+    """Python's cycle collector off for one batch: its ten thousand rows, plans and notices (tuples that form no
+    cycles) would start full collections that walk every object Django holds, a fifth of a sweep's CPU."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def take_due(now: datetime, batch: int) -> set[int]:
+    """The systems of up to `batch` due rows, the rows deleted: this transaction's to look at (on PostgreSQL
+    another sweeper skips the rows this one locked; `= ANY(ARRAY(...))`, as `IN (...)` there is planned as a hash
+    join over the whole table). A system with two rows due is looked at once."""
+    table = DueTime._meta.db_table
+    pick = f"SELECT id FROM {table} WHERE due_at <= %s ORDER BY due_at LIMIT %s"
+    among = f"= ANY(ARRAY({pick} FOR UPDATE SKIP LOCKED))" if connection.vendor == "postgresql" else f"IN ({pick})"
+    sql = f"DELETE FROM {table} WHERE id {among} RETURNING system_id"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [connection.ops.adapt_datetimefield_value(now), batch])
+        return {pk for pk, in cursor.fetchall()}
+
+
+def systems_of(pks: set[int]) -> list[tuple]:
+    """The columns the sweep needs of these systems (a system deleted since has none)."""
+    return select_in(f"SELECT {', '.join(SWEPT)} FROM {System._meta.db_table} WHERE {{where}}", "id", pks)
 
 
 def with_contracts(rows: list[tuple], cache: dict) -> list[Due]:
@@ -118,8 +168,7 @@ def with_contracts(rows: list[tuple], cache: dict) -> list[Due]:
 def escalate_batch(systems: list[Due], act, now: datetime, done: Sweep) -> None:
     """One batch of due systems, set-wise: a few statements per batch, not per system (a sweep after an outage
     finds thousands due at once)."""
-    windows = dict(Maintenance.objects.filter(starts_at__lte=now, until__gt=now, system__due_at__lte=now)
-                   .values("system_id").annotate(end=Max("until")).values_list("system_id", "end"))
+    windows = open_windows(now)
     plans, due = [], {}
     for system in systems:
         if system.last_seen is None:
@@ -128,12 +177,20 @@ def escalate_batch(systems: list[Due], act, now: datetime, done: Sweep) -> None:
             done.held += 1
             due[system.pk] = windows[system.pk]
         else:
-            plan = plan_of(system, stages_of(system.contract, act, done.stages), now)
-            due[system.pk] = plan.due_at
+            steps = stages_of(system.contract, act, done.stages)
+            plan = plan_of(system, steps, now)
+            due[system.pk] = plan.due_at or now + steps[0].after
             if plan.reached:
                 plans.append(plan)
     write_notices(fire(plans, now, done), act, now, done)
-    update_each(System, "due_at", list(due.items()))
+    schedule([(pk, when) for pk, when in due.items() if when is not None])
+
+
+def open_windows(now: datetime) -> dict[int, datetime]:
+    """The end of each system's open maintenance window: all of them, a few, read through the `until` index
+    rather than once per batch system."""
+    return dict(Maintenance.objects.filter(starts_at__lte=now, until__gt=now).values("system_id")
+                .annotate(end=Max("until")).values_list("system_id", "end"))
 
 
 @dataclass
@@ -182,13 +239,9 @@ def fire(plans: list[Plan], now: datetime, done: Sweep) -> list[Notice]:
 
 def open_silences(system_pks: list[int]) -> dict[int, tuple[int, int, int]]:
     """Each system's open silence: {system pk: (silence id, stage, repeats)}."""
-    if not system_pks:
-        return {}
-    where, params = in_ids("system_id", system_pks)
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT system_id, id, stage, repeats FROM {Silence._meta.db_table} "
-                       f"WHERE closed_at IS NULL AND {where}", params)
-        return {system: (pk, stage, repeats) for system, pk, stage, repeats in cursor.fetchall()}
+    rows = select_in(f"SELECT system_id, id, stage, repeats FROM {Silence._meta.db_table} "
+                     "WHERE closed_at IS NULL AND {where}", "system_id", system_pks)
+    return {system: (pk, stage, repeats) for system, pk, stage, repeats in rows}
 
 
 def move_silences(plans: list[Plan], found: dict, now: datetime, done: Sweep) -> list[Notice]:

@@ -42,8 +42,8 @@ class Contract(models.Model):
 
 
 class System(models.Model):
-    # Every index is written again by each due time the sweep moves (ten thousand after an outage) and by each
-    # heartbeat: the unique id is a constraint (no second pattern index, PostgreSQL's `_like`, that no lookup
+    # Every index is written again by each heartbeat (its due times are rows of DueTime, so the sweep only reads
+    # systems): the unique id is a constraint (no second pattern index, PostgreSQL's `_like`, that no lookup
     # uses), and the contract is found through the (contract, last_seen) index.
     system_id = models.CharField(max_length=200)
     contract = models.ForeignKey(Contract, null=True, blank=True, on_delete=models.SET_NULL, db_index=False)
@@ -55,8 +55,6 @@ class System(models.Model):
     contact_mail = models.CharField(max_length=200, blank=True)
     last_sequence = models.BigIntegerField(null=True, blank=True)
     replays = models.PositiveIntegerField(default=0)
-    due_at = models.DateTimeField(null=True, blank=True, db_index=True,
-                                  help_text="when the sweep must look at it next (a stage, a repeat, a window's end)")
     drifting_since = models.DateTimeField(null=True, blank=True, help_text="clock drift noticed (once per episode)")
 
     class Meta:
@@ -65,6 +63,18 @@ class System(models.Model):
 
     def __str__(self):
         return self.system_id
+
+
+class DueTime(models.Model):
+    """When the sweep must look at a system next (a stage, a repeat, a window's end): a row of its own, not a column
+    of the wide System row, written once and deleted by the sweep that takes it (tkalert.receiver.escalate).
+    Rows are written in time order, so the ten thousand due at one moment sit together on a few pages, in the table
+    and in its index, instead of on ten thousand pages of the systems. A hint, not a promise: a system seen since is
+    looked at and scheduled again; one row per system, from its first heartbeat on (no index by system)."""
+
+    system = models.ForeignKey(System, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False,
+                               related_name="+")
+    due_at = models.DateTimeField(db_index=True)
 
 
 class Message(models.Model):
@@ -161,7 +171,8 @@ class Episode(models.Model):
 class Silence(models.Model):
     """A system's heartbeats missing: opened by the sweep at the first stage, closed by the next heartbeat."""
 
-    system = models.ForeignKey(System, on_delete=models.CASCADE, related_name="silences")
+    # not a database constraint: checking ten thousand systems at a sweep's commit locked (wrote) their rows
+    system = models.ForeignKey(System, on_delete=models.CASCADE, related_name="silences", db_constraint=False)
     last_seen = models.DateTimeField(null=True, blank=True, help_text="the newest heartbeat before it")
     opened_at = models.DateTimeField()
     stage = models.PositiveSmallIntegerField(default=0, help_text="the highest stage fired (0: none yet)")
@@ -188,7 +199,9 @@ class Outbox(models.Model):
 
     Its links say what a message was about; they are not foreign-key constraints in the database (Django still
     clears them when a system, silence or episode is deleted): a sweep after an outage writes ten thousand rows,
-    and checking three keys each at commit cost more than writing them."""
+    and checking three keys each at commit cost more than writing them. Nothing looks rows up by their episode or
+    silence (their keys say it), so only the system link is indexed (a system's page lists its mails); deleting a
+    system reads the outbox once to clear the others."""
 
     class Kind(models.TextChoices):
         MAIL = "mail"
@@ -208,9 +221,9 @@ class Outbox(models.Model):
     body = models.TextField(blank=True, help_text="the mail's text, or the webhook's JSON")
     headers = models.JSONField(default=dict, blank=True)
     episode = models.ForeignKey(Episode, null=True, blank=True, on_delete=models.SET_NULL, related_name="outbox",
-                                db_constraint=False)
+                                db_constraint=False, db_index=False)
     silence = models.ForeignKey(Silence, null=True, blank=True, on_delete=models.SET_NULL, related_name="outbox",
-                                db_constraint=False)
+                                db_constraint=False, db_index=False)
     system = models.ForeignKey(System, null=True, blank=True, on_delete=models.SET_NULL, related_name="outbox",
                                db_constraint=False)
     created_at = models.DateTimeField()

@@ -31,7 +31,7 @@ class SystemAdmin(admin.ModelAdmin):
     search_fields = ("system_id", "contact_name", "contact_mail", "contract__auth_key")
     list_select_related = ("contract",)
     raw_id_fields = ("contract",)
-    readonly_fields = ("last_seen", "last_sequence", "replays", "due_at", "drifting_since")
+    readonly_fields = ("last_seen", "last_sequence", "replays", "drifting_since")
 
 
 @admin.register(ApiToken)
