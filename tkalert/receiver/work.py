@@ -376,9 +376,10 @@ class Worker:
             state=Message.State.DONE, processed_at=self.clock())
         rows = Message.objects.defer("raw").in_bulk(won)
         batch = Batch()
-        batch.load_accepted(message_id for opened in (o for i, o in outcomes if i in won)
-                            for message_id in _message_ids(opened))
-        judged = [self.act(judge(rows[message_id], opened, self.rules, batch=batch))
+        ours = [opened for message_id, opened in outcomes if message_id in won]
+        batch.load_accepted(message_id for opened in ours for message_id in _message_ids(opened))
+        batch.load_sequences(pair for opened in ours for pair in _sequences(opened))
+        judged = [self.act(judge(rows[message_id], opened, self.rules, batch=batch), batch)
                   if message_id in won else None for message_id, opened in outcomes]
         batch.flush()
         return judged
@@ -391,12 +392,12 @@ class Worker:
             return None
         return self.act(judge(Message.objects.defer("raw").get(pk=message_id), opened, self.rules))
 
-    def act(self, judged: Message) -> Message:
+    def act(self, judged: Message, batch=None) -> Message:
         """What the verdict changes (tkalert.receiver.act), in the same transaction: the verdict and its effects,
         or neither."""
         from tkalert.receiver.act import act_on_verdict
 
-        act_on_verdict(judged, self.config)
+        act_on_verdict(judged, self.config, batch)
         return judged
 
 
@@ -407,6 +408,15 @@ def _message_ids(opened):
     yield opened.message_id
     for event in opened.events:
         yield from _message_ids(event)
+
+
+def _sequences(opened):
+    """The (system id, sequence) pairs an Opened carries: its own and its digest's events' (none for a Refused)."""
+    if isinstance(opened, Exception):
+        return
+    yield opened.system_id, opened.sequence
+    for event in opened.events:
+        yield from _sequences(event)
 
 
 @contextmanager
