@@ -164,3 +164,39 @@ def test_a_batch_judges_a_message_id_it_holds_twice_once_and_the_copy_as_a_dupli
     assert one.finish_batch(token, outcomes) == 4
     verdicts = [Message.objects.values_list("verdict", "reason").get(pk=pk) for pk in ids]
     assert verdicts == [("accepted", ""), ("duplicate", "duplicate"), ("accepted", ""), ("replay", "replay")]
+
+
+def test_a_batch_owes_its_repeats_and_still_leaves_every_episode_as_one_by_one(db):
+    """A batch writes an episode's repeats once, at its end (judge.Batch.flush): repeats, a late report, a change,
+    a recovery and a new episode in one batch leave the episodes exactly as the same messages judged one by one."""
+    from tkalert.receiver.models import Contract, Episode, Message
+    from tkalert.receiver.open import Opened
+
+    Contract.objects.create(auth_key="0123456789a", created_at=NOW - timedelta(days=1))
+    story = [("CRITICAL", 0), ("CRITICAL", 1), ("CRITICAL", 3), ("CRITICAL", 2), ("WARNING", 4), ("WARNING", 5),
+             ("WARNING", 6), ("OK", 7), ("CRITICAL", 8), ("CRITICAL", 9), ("CRITICAL", 10)]
+
+    def messages(system_id):
+        rows = [Message.objects.create(raw=b"mail", channel="smtp", received_at=NOW + timedelta(minutes=minute))
+                for _, minute in story]
+        opened = [Opened(document_type="alert", legacy=False, auth_key="0123456789a", system_id=system_id,
+                         message_id=f"{system_id}-{n}", sequence=n, signed_at=NOW, signer="", first_contact_key=None,
+                         fields={"host/name": "web01", "service/name": "HTTP", "service/status": state,
+                                 "service/plugin-output": f"{state} at {minute}"}, events=(), document=b"<a/>")
+                  for n, (state, minute) in enumerate(story)]
+        return [row.pk for row in rows], opened
+
+    def episodes(system_id):
+        return list(Episode.objects.filter(system__system_id=system_id).order_by("id").values_list(
+            "state", "repeats", "changes", "updated_at", "output", "closed_at"))
+
+    one = worker(db)
+    ids, opened = messages("batched")
+    token, claimed = one.claim_batch()
+    assert claimed == ids
+    assert one.finish_batch(token, list(zip(ids, opened, strict=True))) == len(story)
+    ids, opened = messages("alone")
+    token, claimed = one.claim_batch()
+    assert [one.finish(i, token, o) is not None for i, o in zip(ids, opened, strict=True)] == [True] * len(story)
+    assert episodes("batched") == episodes("alone")
+    assert [e[:3] for e in episodes("batched")] == [("OK", 4, 1), ("CRITICAL", 2, 0)]

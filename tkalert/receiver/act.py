@@ -16,6 +16,7 @@ episode's last update (delivery retries reorder) changes nothing.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection
@@ -27,24 +28,25 @@ RECOVERED = {"OK", "UP"}
 ACCEPTED = Message.Verdict.ACCEPTED
 
 
-def act_on_verdict(message: Message, config) -> None:
-    """Act on `message` and on its accepted digest events; anything not accepted changes nothing."""
-    act_on(message, config)
+def act_on_verdict(message: Message, config, batch=None) -> None:
+    """Act on `message` and on its accepted digest events; anything not accepted changes nothing. With a `batch`
+    (tkalert.receiver.judge.Batch) a repeated alert's episode update is owed until its flush."""
+    act_on(message, config, batch)
     if message.document_type == "digest" and message.verdict == ACCEPTED:
         for event in Message.objects.filter(parent=message, verdict=ACCEPTED).defer("raw").order_by("id"):
-            act_on(event, config)
+            act_on(event, config, batch)
 
 
-def act_on(message: Message, config) -> None:
+def act_on(message: Message, config, batch=None) -> None:
     if message.verdict != ACCEPTED or message.system_id is None:
         return
     step = STEPS.get(message.document_type)
     if step is not None:
-        step(message, config)
+        step(message, config, batch)
     notice_drift(message, config.act)
 
 
-def act_on_alert(message: Message, config) -> None:
+def act_on_alert(message: Message, config, batch=None) -> None:
     from tkalert.receiver.tickets import ticket_event
 
     fields, now = message.fields or {}, message.received_at
@@ -65,8 +67,14 @@ def act_on_alert(message: Message, config) -> None:
         Episode.objects.filter(pk=episode.pk).update(thread_id=message_id_for(f"episode:{episode.pk}:open"))
         ticket_event(episode, message, "open", config.act, now)
         return
-    if now < episode.updated_at:
+    owed = batch.repeats.get(episode.pk) if batch is not None else None
+    if now < (max(episode.updated_at, owed.updated_at) if owed else episode.updated_at):
         return  # an older report arriving late
+    if state == episode.state and batch is not None:
+        batch.repeats[episode.pk] = Repeats(episode.state, now, (owed.count if owed else 0) + 1, output_of(fields))
+        return
+    if owed:  # the repeats before a change are written first, as they came
+        write_repeats({episode.pk: batch.repeats.pop(episode.pk)})
     mine = Episode.objects.filter(pk=episode.pk, state=episode.state, closed_at=None)
     if state in RECOVERED:
         if mine.update(state=state, closed_at=now, updated_at=now, output=output_of(fields)):
@@ -83,8 +91,19 @@ def act_on_alert(message: Message, config) -> None:
 # ORM's compiling of a filter costs ten times the statement itself. Its system and contract are read only when a
 # ticket event needs them (open, change, close).
 OPEN_EPISODE = "SELECT * FROM {table} WHERE system_id = %s AND host = %s AND service = %s AND closed_at IS NULL"
-REPEATED = ("UPDATE {table} SET updated_at = %s, repeats = repeats + 1, output = %s "
+REPEATED = ("UPDATE {table} SET updated_at = %s, repeats = repeats + %s, output = %s "
             "WHERE id = %s AND state = %s AND closed_at IS NULL")
+
+
+@dataclass(frozen=True)
+class Repeats:
+    """A batch's repeats of one episode's state, owed until its flush: one UPDATE for them all, whose row lock is
+    then held only until the commit (not from the first repeat on: a second worker would wait all that time)."""
+
+    state: str  # the episode's state they repeat (the compare-and-set)
+    updated_at: datetime  # the newest
+    count: int
+    output: str  # the newest
 
 
 def open_episode(system_id: int, host: str, service: str) -> Episode | None:
@@ -95,13 +114,21 @@ def open_episode(system_id: int, host: str, service: str) -> Episode | None:
 
 def repeated(episode: Episode, now: datetime, output: str) -> None:
     """The same state again: only the episode's time, count and output (compare-and-set on its state)."""
-    when = Episode._meta.get_field("updated_at").get_db_prep_save(now, connection)
+    write_repeats({episode.pk: Repeats(episode.state, now, 1, output)})
+
+
+def write_repeats(repeats: dict) -> None:
+    """Each episode's owed Repeats (Episode pk -> Repeats), in one executemany; emptied."""
+    if not repeats:
+        return
+    prepare = Episode._meta.get_field("updated_at").get_db_prep_save
+    rows = [[prepare(r.updated_at, connection), r.count, r.output, pk, r.state] for pk, r in repeats.items()]
     with connection.cursor() as cursor:
-        cursor.execute(REPEATED.format(table=connection.ops.quote_name(Episode._meta.db_table)),
-                       [when, output, episode.pk, episode.state])
+        cursor.executemany(REPEATED.format(table=connection.ops.quote_name(Episode._meta.db_table)), rows)
+    repeats.clear()
 
 
-def act_on_heartbeat(message: Message, config) -> None:
+def act_on_heartbeat(message: Message, config, batch=None) -> None:
     """The newest heartbeat ends a silence; an older one changes nothing. The first one gives the system its due
     row (tkalert.receiver.escalate keeps it from then on, judging from the last heartbeat when it comes due: a
     heartbeat writes no due time)."""
@@ -145,13 +172,13 @@ def declared_maintenance(message: Message, config) -> None:
                                reason=reason[:Maintenance._meta.get_field("reason").max_length])
 
 
-def act_on_test(message: Message, config) -> None:
+def act_on_test(message: Message, config, batch=None) -> None:
     from tkalert.receiver.receipt import receipt
 
     receipt(message, config.act)
 
 
-def act_on_report(message: Message, config) -> None:
+def act_on_report(message: Message, config, batch=None) -> None:
     """A report's files are stored (tkalert.receiver.reports); it gets a receipt where its contract asks for one
     (`Contract.receipts`; #12's daily reports)."""
     from tkalert.receiver.receipt import receipt

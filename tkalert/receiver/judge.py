@@ -16,9 +16,12 @@ An accepted first contact pins its signer (trust on first use); an accepted hear
 own. Nothing here raises for bad input: every outcome is data on the Message row.
 
 A worker judges a batch in one transaction and hands a `Batch`: what the transaction already read (contracts,
-systems, the message ids accepted before) is read once per batch instead of once per message, and each system's
-newest sequence is written once, at the batch's end (`Batch.flush`). Without one (a retry one by one, the tests)
-every message reads and writes for itself.
+systems, the message ids and sequences accepted before) is read once per batch instead of once per message, and
+what it owes is written once, at the batch's end (`Batch.flush`): each system's newest sequence, each episode's
+repeats (tkalert.receiver.act), and the verdicts, in one executemany (one round trip on PostgreSQL, where a
+statement's latency, not its work, is the cost). Nothing in the transaction reads a verdict back before the
+flush: accepted ids and sequences are followed in memory. Without a batch (a retry one by one, the tests) every
+message reads for itself, and the same flush follows it at once.
 """
 
 from __future__ import annotations
@@ -52,6 +55,10 @@ class Batch:
     systems: dict = field(default_factory=dict)
     accepted_ids: set | None = None
     sequences: dict = field(default_factory=dict)  # System pk -> the newest accepted sequence not yet written
+    accepted_sequences: set = field(default_factory=set)  # (System pk, sequence) accepted: read before, and now
+    sequences_of: set | None = None  # system ids whose accepted sequences were read (load_sequences)
+    judged: list = field(default_factory=list)  # Messages decided whose UPDATE is owed
+    repeats: dict = field(default_factory=dict)  # Episode pk -> act.Repeats owed
 
     def load_accepted(self, message_ids) -> None:
         """The ids among `message_ids` accepted before: one query for the batch instead of one per message."""
@@ -61,12 +68,28 @@ class Batch:
             self.accepted_ids.update(Message.objects.filter(
                 verdict=ACCEPTED, message_id__in=wanted[start:start + 500]).values_list("message_id", flat=True))
 
+    def load_sequences(self, pairs) -> None:
+        """Which of the (system id, sequence) `pairs` were accepted before: one query for the batch instead of one
+        per message whose sequence is not past its system's newest (replay_reason)."""
+        pairs = {(system_id, sequence) for system_id, sequence in pairs if system_id and sequence is not None}
+        self.sequences_of = {system_id for system_id, _ in pairs}
+        if pairs:
+            self.accepted_sequences.update(Message.objects.filter(
+                verdict=ACCEPTED, system__system_id__in=self.sequences_of,
+                sequence__in={sequence for _, sequence in pairs}).values_list("system_id", "sequence"))
+
     def flush(self) -> None:
-        """Each system's newest sequence, forward only (the condition is in the UPDATE, as in `accept`)."""
-        for pk, sequence in self.sequences.items():
+        """What the batch owes: the verdicts, each system's newest sequence (forward only: the condition is in the
+        UPDATE, as in `accept`), the episodes' repeats."""
+        from tkalert.receiver.act import write_repeats
+
+        save_judged(self.judged)
+        self.judged.clear()
+        for pk, sequence in self.sequences.items():  # systems before episodes: the order a heartbeat locks them
             System.objects.filter(Q(last_sequence__isnull=True) | Q(last_sequence__lt=sequence), pk=pk).update(
                 last_sequence=sequence)
         self.sequences.clear()
+        write_repeats(self.repeats)
 
 
 def judge(message: Message, opened, rules: Rules, signer: str | None = None, batch: Batch | None = None) -> Message:
@@ -78,34 +101,35 @@ def judge(message: Message, opened, rules: Rules, signer: str | None = None, bat
         batch.flush()
         return message
     if _is_refusal(opened):
-        return quarantine(message, opened.reason, opened.detail)
+        return quarantine(message, opened.reason, opened.detail, batch)
     record(message, opened, rules, signer)
     if opened.auth_key not in batch.contracts:
         batch.contracts[opened.auth_key] = Contract.objects.filter(auth_key=opened.auth_key).first()
     contract = batch.contracts[opened.auth_key]
     if contract is None:
-        return quarantine(message, "unknown-auth-key", f"no contract has the auth key {opened.auth_key!r}")
+        return quarantine(message, "unknown-auth-key", f"no contract has the auth key {opened.auth_key!r}", batch)
     message.contract = contract
     message.service_invalid = not contract.valid_at(message.received_at)
     if opened.legacy and not contract.legacy:
-        return quarantine(message, "legacy-not-allowed", "a TKalert 1.5 document for a contract not marked legacy")
+        return quarantine(message, "legacy-not-allowed", "a TKalert 1.5 document for a contract not marked legacy",
+                          batch)
     system = system_for(opened, contract, batch)
     message.system = system
     if not pin(system, opened, message):
-        return quarantine(message, "key-changed",
-                          f"signed by {message.signer}, but {system.pinned_key} is pinned for {system.system_id}")
+        return quarantine(message, "key-changed", f"signed by {message.signer}, but {system.pinned_key} is pinned "
+                                                  f"for {system.system_id}", batch)
     if opened.message_id and accepted_before(opened.message_id, batch):
-        return decide(message, DUPLICATE, "duplicate", "this message id was accepted before")
-    replay = replay_reason(system, opened.sequence, rules)
+        return decide(message, DUPLICATE, "duplicate", "this message id was accepted before", batch)
+    replay = replay_reason(system, opened.sequence, rules, batch)
     if replay and opened.message_id and batch.accepted_ids is not None and Message.objects.filter(
             message_id=opened.message_id, verdict=ACCEPTED).exists():
         # the batch's ids were read at its start: on PostgreSQL another worker may have accepted this very message
         # since (its copy, resent after a kill), and its sequence makes this one look like a replay
-        return decide(message, DUPLICATE, "duplicate", "this message id was accepted before")
+        return decide(message, DUPLICATE, "duplicate", "this message id was accepted before", batch)
     if replay:
         System.objects.filter(pk=system.pk).update(replays=F("replays") + 1)
         return decide(message, REPLAY, replay,
-                      f"sequence {opened.sequence} after {system.last_sequence} with a new message id")
+                      f"sequence {opened.sequence} after {system.last_sequence} with a new message id", batch)
     for event in opened.events:  # first: they were written before the digest, their sequences are lower
         judge_event(message, event, rules, batch)
     accept(message, system, opened, batch)
@@ -163,16 +187,24 @@ def pin(system: System, opened, message: Message) -> bool:
     return bool(won) or system.pinned_key.upper() == signer.upper()
 
 
-def replay_reason(system: System, sequence: int | None, rules: Rules) -> str | None:
+def replay_reason(system: System, sequence: int | None, rules: Rules, batch: Batch | None = None) -> str | None:
     """Why a new message id with this sequence is a replay, or None. Concurrent hooks and spool retries deliver
     out of order, so going back is tolerated up to `replay_window`; a sequence number used twice never is."""
     if sequence is None or system.last_sequence is None:
         return None
     if sequence < system.last_sequence - rules.replay_window:
         return "sequence-backwards"
-    reused = sequence <= system.last_sequence and Message.objects.filter(
-        system=system, sequence=sequence, verdict=ACCEPTED).exists()
-    return "replay" if reused else None
+    return "replay" if sequence <= system.last_sequence and used(system, sequence, batch) else None
+
+
+def used(system: System, sequence: int, batch: Batch | None) -> bool:
+    """Did an accepted message of `system` carry `sequence`: this batch's (in memory: their verdicts are not
+    written yet), or one before it (read for the batch, else asked now)."""
+    if batch is not None and (system.pk, sequence) in batch.accepted_sequences:
+        return True
+    if batch is not None and batch.sequences_of is not None and system.system_id in batch.sequences_of:
+        return False
+    return Message.objects.filter(system=system, sequence=sequence, verdict=ACCEPTED).exists()
 
 
 def accept(message: Message, system: System, opened, batch: Batch | None = None) -> None:
@@ -180,9 +212,12 @@ def accept(message: Message, system: System, opened, batch: Batch | None = None)
     conditions are in the UPDATEs, so two workers accepting one system's messages at once (PostgreSQL re-checks
     the WHERE after the row lock) never move them back. `system` follows in memory (the batch's later messages
     are judged against it); with a batch, the sequence is written by `Batch.flush`."""
-    decide(message, ACCEPTED, "", "service invalid: contract revoked or expired" if message.service_invalid else "")
+    decide(message, ACCEPTED, "", "service invalid: contract revoked or expired" if message.service_invalid else "",
+           batch)
     if batch is not None and batch.accepted_ids is not None and opened.message_id:
         batch.accepted_ids.add(opened.message_id)
+    if batch is not None and opened.sequence is not None:
+        batch.accepted_sequences.add((system.pk, opened.sequence))
     rows = System.objects.filter(pk=system.pk)
     if opened.sequence is not None and (system.last_sequence is None or system.last_sequence < opened.sequence):
         system.last_sequence = opened.sequence
@@ -199,31 +234,37 @@ def accept(message: Message, system: System, opened, batch: Batch | None = None)
             system.last_seen, (system.contact_name, system.contact_mail) = message.received_at, contact
 
 
-def quarantine(message: Message, reason: str, detail: str = "") -> Message:
-    return decide(message, QUARANTINED, reason, detail)
+def quarantine(message: Message, reason: str, detail: str = "", batch: Batch | None = None) -> Message:
+    return decide(message, QUARANTINED, reason, detail, batch)
 
 
 JUDGED = ["verdict", "reason", "detail", "message_id", "auth_key", "document_type", "sequence", "fields", "document",
           "legacy", "signer", "signed_at", "clock_skew", "contract", "service_invalid", "system"]
 
 
-def decide(message: Message, verdict: str, reason: str, detail: str) -> Message:
+def decide(message: Message, verdict: str, reason: str, detail: str, batch: Batch | None = None) -> Message:
+    """The verdict on `message`, saved now, or with a `batch` owed until its flush."""
     message.verdict, message.reason, message.detail = verdict, reason, one_line(detail, 2000)
     if message.pk is None:
-        message.save()  # a digest's event: a new row
+        message.save()  # a digest's event: a new row (act reads its digest's accepted events back)
+    elif batch is not None:
+        batch.judged.append(message)
     else:
-        save_judged(message)
+        save_judged([message])
     return message
 
 
-def save_judged(message: Message) -> None:
-    """Only what the judge decides (the raw bytes, possibly megabytes, are never written again), in one UPDATE
-    whose SQL is built once: Model.save(update_fields=...) compiles it again for every message. Each value is
-    prepared by its own field, as the ORM would."""
+def save_judged(messages: list[Message]) -> None:
+    """Only what the judge decides (the raw bytes, possibly megabytes, are never written again), one UPDATE per
+    message whose SQL is built once (Model.save(update_fields=...) compiles it again for every message), all in
+    one executemany. Each value is prepared by its own field, as the ORM would."""
+    if not messages:
+        return
     fields = [Message._meta.get_field(name) for name in JUDGED]
-    values = [f.get_db_prep_save(getattr(message, f.attname), connection) for f in fields]
+    rows = [[*(f.get_db_prep_save(getattr(message, f.attname), connection) for f in fields), message.pk]
+            for message in messages]
     with connection.cursor() as cursor:
-        cursor.execute(_judged_sql(connection.vendor), [*values, message.pk])
+        cursor.executemany(_judged_sql(connection.vendor), rows)
 
 
 def _judged_sql(vendor: str, cache: dict = {}) -> str:  # noqa: B006 (one SQL text per database vendor)

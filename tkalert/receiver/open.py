@@ -20,7 +20,7 @@ lacks it, or when the store calls `trust_key` (`systems trust`). Later messages 
 from __future__ import annotations
 
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
@@ -29,12 +29,13 @@ from tkalert.document.reader import UnsafeDocument, parse_untrusted, validate
 from tkalert.openpgp.armor import PUBLIC_KEY_ENCRYPTED, SYMMETRIC_KEY_ENCRYPTED, ArmorError, dearmor
 from tkalert.openpgp.armor import first_packet_tag
 from tkalert.openpgp.attached import AttachedKey, import_pinned
+from tkalert.openpgp.multifile import decrypt_files
 from tkalert.openpgp.unseal import Opening, Signature, decrypt
 from tkalert.receiver.envelope import Envelope, read_envelope
 from tkalert.receiver.legacy import is_legacy, open_legacy
 from tkalert.receiver.opened import Directory, Opened, Refused, fields_of, utc
 
-__all__ = ["Directory", "Limits", "Opened", "Refused", "open_message", "trust_key"]
+__all__ = ["Directory", "Limits", "Opened", "Refused", "Sealed", "open_message", "seal_batch", "trust_key"]
 
 # gpg's signature states that refuse a message on their own, whoever the signer is.
 SIGNATURE_REFUSALS = {"bad": "bad-signature", "error": "bad-signature", "expired-key": "expired-key",
@@ -50,15 +51,27 @@ class Limits:
     gpg_seconds: float = 30
 
 
+@dataclass(frozen=True)
+class Sealed:
+    """A message's envelope and OpenPGP packets, read in Python before any gpg runs; `opening` is what a batch's
+    gpg run found for it when that was certain (tkalert.openpgp.multifile), else None: open runs gpg itself."""
+
+    envelope: Envelope
+    packets: bytes
+    opening: Opening | None = None
+
+
 def open_message(raw: bytes, *, home: Path, passphrase: str | None, directory: Directory,
-                 claimed_id: str | None = None, limits: Limits = Limits()) -> Opened:
+                 claimed_id: str | None = None, limits: Limits = Limits(), sealed: Sealed | None = None) -> Opened:
     """Decrypt, verify against the pin, parse and validate one raw message; raise Refused for any bad input.
     The receiver's own trouble (gpg missing, the vendor home unusable, a wrong vendor passphrase) raises
-    tkalert.errors.SealError instead: the message is fine, it is to be retried once that is fixed."""
-    envelope = read_envelope(raw, limits.mail_bytes, limits.key_bytes)
-    gpg = partial(decrypt, _packets(envelope.payload), home, passphrase=passphrase,
+    tkalert.errors.SealError instead: the message is fine, it is to be retried once that is fixed. `sealed`:
+    what `seal_batch` already read of `raw`."""
+    sealed = sealed or unwrap(raw, limits)
+    envelope = sealed.envelope
+    gpg = partial(decrypt, sealed.packets, home, passphrase=passphrase,
                   max_output=limits.document.max_bytes, timeout=limits.gpg_seconds)
-    opening = _decrypted(gpg(), limits)
+    opening = _decrypted(sealed.opening or gpg(), limits)
     root = _guarded(parse_untrusted, opening.plaintext, limits.document)
     if not opening.signatures:
         if is_legacy(root):
@@ -70,6 +83,30 @@ def open_message(raw: bytes, *, home: Path, passphrase: str | None, directory: D
                                                 directory, gpg, home)
     _check_claim(root.findtext("message-id"), claimed_id, envelope)
     return _opened(root, opening.plaintext, signer, first_contact_key)
+
+
+def unwrap(raw: bytes, limits: Limits = Limits()) -> Sealed:
+    """The envelope and packets of one raw message, or Refused: open's first steps, no gpg yet."""
+    envelope = read_envelope(raw, limits.mail_bytes, limits.key_bytes)
+    return Sealed(envelope, _packets(envelope.payload))
+
+
+def seal_batch(raws: list[bytes], *, home: Path, passphrase: str | None, workdir: Path,
+               limits: Limits = Limits()) -> list[Sealed | Refused]:
+    """A batch's messages read and decrypted with one gpg run, each for `open_message(raw, sealed=...)`, or the
+    Refused that open_message would raise first. Messages gpg did not open with certainty carry no opening:
+    open_message decrypts them alone, as ever, so the batch never changes a verdict."""
+    unwrapped: list[Sealed | Refused] = []
+    for raw in raws:
+        try:
+            unwrapped.append(unwrap(raw, limits))
+        except Refused as refused:
+            unwrapped.append(refused)
+    ready = [sealed for sealed in unwrapped if isinstance(sealed, Sealed)]
+    openings = iter(decrypt_files([sealed.packets for sealed in ready], home, workdir, passphrase=passphrase,
+                                  max_output=limits.document.max_bytes, timeout=limits.gpg_seconds))
+    return [replace(sealed, opening=next(openings)) if isinstance(sealed, Sealed) else sealed
+            for sealed in unwrapped]
 
 
 def trust_key(home: Path, armored_key: bytes | str) -> None:

@@ -5,9 +5,12 @@ The steps, as healthchecks' sendalerts does them, each small and saying whether 
 2. `claim_batch` takes up to N `stored` rows (or `claimed` rows whose lease ran out: their worker died) with a
    compare-and-set UPDATE that sets this claim's token; only rows still in the expected state change hands, and
    PostgreSQL's `FOR UPDATE SKIP LOCKED` lets workers pass each other instead of queueing;
-3. `open_claimed` runs gpg outside any transaction (tkalert.receiver.open), a batch's messages in one thread per
-   core, so gpg works on every core while the database sees one writer per worker; the batch's raw bytes are
-   read in one query beforehand, and the pins open asks for are read once per batch (`BatchDirectory`);
+3. `open_claimed` runs gpg outside any transaction (tkalert.receiver.open), a batch split in one share per core,
+   each opened by one thread with ONE gpg run for the whole share (`open_part`, tkalert.openpgp.multifile: gpg's
+   start-up cost more than its work on a small alert), so gpg works on every core while the database sees one
+   writer per worker; a message that run did not open with certainty is opened alone, as before, so verdicts are
+   the same either way. The batch's raw bytes are read in one query beforehand, and the pins open asks for are
+   read once per batch (`BatchDirectory`);
 4. `finish_batch` confirms each claim (`UPDATE ... WHERE id AND state='claimed' AND claim_token`, rowcount 1
    wins) and judges it, the whole batch in one transaction (one commit, one fsync on SQLite, instead of one per
    message; tkalert.receiver.judge.Batch reads contracts, systems and earlier message ids once per batch): a row
@@ -54,12 +57,26 @@ def utcnow() -> datetime:
 @dataclass
 class Batch:
     """One claim: its token and message ids, those claimed too often (poisoned, not opened again) and the opening
-    ones (message id, Future of open_claimed)."""
+    ones (message id, Share: the Future of open_claimed)."""
 
     token: str
     ids: list[int]
     poisoned: list = field(default_factory=list)
     opening: list = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Share:
+    """One message's result in the Future of its batch share (Worker.open_part), read as a Future of its own."""
+
+    future: object
+    index: int
+
+    def result(self):
+        return self.future.result()[self.index]
+
+    def exception(self):
+        return self.future.exception()
 
 
 @dataclass
@@ -81,6 +98,22 @@ class Worker:
         self._openers = None
         self._remover = None
         self.ahead: Batch | None = None
+        self.workdir = self.opening_dir()
+
+    def opening_dir(self):
+        """The private folder where a batch's plaintext lives for a moment (tkalert.openpgp.multifile), emptied of
+        what killed workers left; None when it cannot be made: messages are then opened one by one."""
+        from tkalert.openpgp.multifile import remove_stale
+
+        workdir = self.config.state_dir / "opening"
+        try:
+            workdir.mkdir(mode=0o700, exist_ok=True)
+            os.chmod(workdir, 0o700)
+            remove_stale(workdir)
+        except OSError as exc:
+            self.log(f"cannot use {workdir} ({exc.strerror}): opening messages one by one")
+            return None
+        return workdir
 
     def run_once(self) -> int:
         """Claim one batch (or take the one already opening), open and judge it; how many messages were judged
@@ -114,9 +147,28 @@ class Worker:
             raise
         batch.poisoned = [(i, self.poison(rows[i][0])) for i in ids if i in rows and rows[i][0] > MAX_ATTEMPTS]
         directory = BatchDirectory(self.directory)
-        batch.opening = [(i, self.openers().submit(self.open_claimed, i, bytes(rows[i][1]), directory))
-                         for i in ids if i in rows and rows[i][0] <= MAX_ATTEMPTS]
+        items = [(i, bytes(rows[i][1])) for i in ids if i in rows and rows[i][0] <= MAX_ATTEMPTS]
+        for part in (items[n::OPEN_THREADS] for n in range(OPEN_THREADS)):
+            if part:
+                future = self.openers().submit(self.open_part, part, directory)
+                batch.opening += [(i, Share(future, n)) for n, (i, _) in enumerate(part)]
+        batch.opening.sort(key=lambda pair: ids.index(pair[0]))
         return batch
+
+    def open_part(self, items: list[tuple[int, bytes]], directory) -> list:
+        """open_claimed for each (message id, raw) of a batch's share, their gpg work done by one gpg run
+        (open.seal_batch); if that run cannot be made, each message is opened on its own."""
+        from tkalert.receiver.open import seal_batch
+
+        raws = [raw for _, raw in items]
+        sealed = [None] * len(items)
+        if self.workdir is not None and len(items) > 1:
+            try:
+                sealed = seal_batch(raws, home=self.config.gnupg_home, passphrase=self._passphrase,
+                                    workdir=self.workdir, limits=self.limits)
+            except Exception as exc:  # noqa: BLE001 - the single path meets the same trouble and answers it
+                self.log(f"batch opening failed, opening one by one: {type(exc).__name__}: {one_line(exc)}")
+        return [self.open_claimed(i, raw, directory, one) for (i, raw), one in zip(items, sealed, strict=True)]
 
     def process_batch(self, batch: Batch) -> int:
         """Wait for the batch's messages to be opened, start the next batch, judge this one in one transaction;
@@ -240,16 +292,19 @@ class Worker:
         return token, list(Message.objects.filter(claim_token=token, state=Message.State.CLAIMED)
                            .order_by("id").values_list("id", flat=True))
 
-    def open_claimed(self, message_id: int, raw: bytes, directory=None):
+    def open_claimed(self, message_id: int, raw: bytes, directory=None, sealed=None):
         """Opened or Refused; the receiver's own trouble (open's SealError) or the DatabaseError of this thread's
-        connection (closed, for a new one next time) returned for the caller to act on."""
+        connection (closed, for a new one next time) returned for the caller to act on. `sealed`: what a batch's
+        gpg run made of `raw` (open.seal_batch)."""
         from django.db import connection
 
         from tkalert.receiver.open import Refused, open_message
 
+        if isinstance(sealed, Refused):
+            return sealed
         try:
             return open_message(raw, home=self.config.gnupg_home, passphrase=self._passphrase,
-                                directory=directory or self.directory, limits=self.limits)
+                                directory=directory or self.directory, limits=self.limits, sealed=sealed)
         except Refused as refused:
             return refused
         except DatabaseError as exc:
@@ -321,9 +376,10 @@ class Worker:
             state=Message.State.DONE, processed_at=self.clock())
         rows = Message.objects.defer("raw").in_bulk(won)
         batch = Batch()
-        batch.load_accepted(message_id for opened in (o for i, o in outcomes if i in won)
-                            for message_id in _message_ids(opened))
-        judged = [self.act(judge(rows[message_id], opened, self.rules, batch=batch))
+        ours = [opened for message_id, opened in outcomes if message_id in won]
+        batch.load_accepted(message_id for opened in ours for message_id in _message_ids(opened))
+        batch.load_sequences(pair for opened in ours for pair in _sequences(opened))
+        judged = [self.act(judge(rows[message_id], opened, self.rules, batch=batch), batch)
                   if message_id in won else None for message_id, opened in outcomes]
         batch.flush()
         return judged
@@ -336,12 +392,12 @@ class Worker:
             return None
         return self.act(judge(Message.objects.defer("raw").get(pk=message_id), opened, self.rules))
 
-    def act(self, judged: Message) -> Message:
+    def act(self, judged: Message, batch=None) -> Message:
         """What the verdict changes (tkalert.receiver.act), in the same transaction: the verdict and its effects,
         or neither."""
         from tkalert.receiver.act import act_on_verdict
 
-        act_on_verdict(judged, self.config)
+        act_on_verdict(judged, self.config, batch)
         return judged
 
 
@@ -352,6 +408,15 @@ def _message_ids(opened):
     yield opened.message_id
     for event in opened.events:
         yield from _message_ids(event)
+
+
+def _sequences(opened):
+    """The (system id, sequence) pairs an Opened carries: its own and its digest's events' (none for a Refused)."""
+    if isinstance(opened, Exception):
+        return
+    yield opened.system_id, opened.sequence
+    for event in opened.events:
+        yield from _sequences(event)
 
 
 @contextmanager
