@@ -50,6 +50,20 @@ def test_contract_stages_and_sink_commands(acting_site):
     assert acting_site.run("contracts", "sink", AUTH_KEY, "mail").returncode == 2
 
 
+def test_new_stages_are_judged_at_the_next_sweep_not_after_the_old_first_stage(acting_site, keys):
+    _, mail = sealed_mail(keys, 1)
+    assert acting_site.run("ingest", input=mail).returncode == 0
+    acting_site.ok("work", "--once")
+    due = "SELECT count(*) FROM receiver_duetime WHERE due_at <= datetime('now', '+1 hour')"
+    assert acting_site.rows(due) == [(0,)]  # the heartbeat's look: one first stage (50 h) away
+    # registered by `systems trust` before its first contact, the system takes its contract from the heartbeat
+    assert acting_site.rows("SELECT count(*) FROM receiver_system WHERE contract_id IS NOT NULL") == [(1,)]
+    acting_site.ok("contracts", "stages", AUTH_KEY, "2h:customer", "3h:support")
+    assert acting_site.rows(due) == [(1,)]
+    assert "1 systems due" in acting_site.ok("sweep")
+    assert acting_site.rows(due) == [(0,)]  # looked at, and scheduled by the new stages
+
+
 def test_maintenance_and_tickets_reply_commands(acting_site):
     said = acting_site.ok("systems", "maintenance", SYSTEM_ID, "--until", "4h", "--reason", "disk swap")
     assert f"system {SYSTEM_ID}: maintenance until" in said

@@ -226,12 +226,14 @@ def accept(message: Message, system: System, opened, batch: Batch | None = None)
                 last_sequence=opened.sequence)
         else:
             batch.sequences[system.pk] = opened.sequence
-    if opened.document_type == "heartbeat":
-        fields = opened.fields
+    if opened.document_type == "heartbeat":  # the newest one names the contact and the contract (its auth key):
+        fields = opened.fields  # a system registered by `systems trust` before first contact has none till then
         contact = (fields.get("contact-name", system.contact_name), fields.get("contact-mail", system.contact_mail))
         if rows.filter(Q(last_seen__isnull=True) | Q(last_seen__lte=message.received_at)).update(
-                last_seen=message.received_at, contact_name=contact[0], contact_mail=contact[1]):
+                last_seen=message.received_at, contact_name=contact[0], contact_mail=contact[1],
+                contract=message.contract):
             system.last_seen, (system.contact_name, system.contact_mail) = message.received_at, contact
+            system.contract = message.contract
 
 
 def quarantine(message: Message, reason: str, detail: str = "", batch: Batch | None = None) -> Message:

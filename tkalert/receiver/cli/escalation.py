@@ -103,9 +103,17 @@ def stages(ctx, auth_key, stages):
                             repeat=timedelta(seconds=duration(repeat, "repeat", "command line")) if repeat else None))
     if any(b.after <= a.after for a, b in zip(parsed, parsed[1:], strict=False)):
         raise UsageError("usage error: each stage must come later than the one before it")
+    from tkalert.receiver.escalate import schedule
+    from tkalert.receiver.models import System
+    from tkalert.receiver.work import utcnow
+
     with transaction.atomic():
         Stage.objects.filter(contract=contract).delete()
         Stage.objects.bulk_create(parsed)
+        # each system's due row was written for the old stages (a healthy one's look may be a whole old first
+        # stage away): the next sweep looks at every system of the contract and schedules it by the new ones
+        now = utcnow()
+        schedule([(pk, now) for pk in System.objects.filter(contract=contract).values_list("pk", flat=True)])
     emit(f"contract {auth_key}: " + (" ".join(stages) if stages else "receiver.conf's stages"))
     return 0
 
