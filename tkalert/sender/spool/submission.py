@@ -11,6 +11,10 @@ Then one flush, within `[spool] hook_budget` seconds in all, so the hook returns
 submit waits until that process has sent this message or lets go of the lock; it then reads what became of the
 message from the spool itself (sent, failed, queued with its last error). Whatever is left is delivered by the
 timer's `tkalert flush`.
+
+When a resident flusher listens (`tkalert flusher`, socket-activated under systemd), the hook hands the flush to it
+instead (tkalert.sender.spool.handoff) and waits, within the same budget, for its word; it flushes itself as above
+when none answers.
 """
 
 from __future__ import annotations
@@ -24,12 +28,14 @@ from tkalert.record import Record
 from tkalert.sender.message import SealedMessage
 from tkalert.sender.spool.entry import new_entry
 from tkalert.sender.spool.folding import MakeDigest
+from tkalert.sender.spool.handoff import hand_over
 from tkalert.sender.spool.journal import note
 from tkalert.sender.spool.site import Site, open_site
 from tkalert.sender.spool.storm import StormControl, Verdict
 
 STOP_MARGIN = 3.0  # seconds of the hook budget kept for the message on the wire when the flusher's deadline comes
 POLL = 0.05  # seconds between two looks at the lock and at this message's place while another process flushes
+FLUSHED = "flushed"  # the resident flusher's answer after a flush that saw the entry (tkalert.sender.spool.resident)
 STATES = ("sent", "queued", "folded", "failed", "skipped")
 CATEGORY_OF = {"heartbeat": "heartbeat", "alert": "alerts", "report": "report"}
 
@@ -62,6 +68,9 @@ def submit(message: SealedMessage, settings, *, clock: Callable[[], float] = tim
     if verdict.fold:
         return SubmitResult("folded", message.message_id, verdict.reason)
     try:
+        answer = hand_over(site.policy.spool.flusher_socket, message.message_id, give_up)
+        if answer is not None:  # the resident flusher flushed with this entry on disk: read what became of it
+            return where_is(site, message.message_id, *([] if answer == FLUSHED else [answer]))
         return flush_once(site, settings, message.message_id, clock, make_digest, give_up)
     except Exception as exc:  # the entry is durable: report, never raise (a retry by the caller duplicates)
         from tkalert.errors import one_line

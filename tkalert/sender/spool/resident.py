@@ -1,0 +1,108 @@
+"""Resident flusher: one long-lived process that flushes the spool for the hooks (`tkalert flusher`).
+
+Takes a listening unix socket (systemd's, by socket activation, or one bound by tkalert.cli.flusher) and the
+settings. Hooks connect once their entry is durable in outbox/ and send its message id (tkalert.sender.spool.handoff).
+A round: accept every hook waiting on the socket, run one flush (the same `flush` as `tkalert flush`: under the
+flush lock, with storm digests, archive records and back-off unchanged), then answer each of them `flushed` (or
+`busy: ...` when another process kept the flush lock) and close. Hooks that connect during a flush wait in the
+listen backlog for the next round, so a storm of hooks costs a few flushes, not one each.
+
+It returns after `idle` seconds without a hook; socket activation starts it again on the next connection (one
+queued in between waits in systemd's socket). Killed at any point, kill -9 included, the flush lock goes with it
+(flock) and every entry lies where the spool's crash rules find it (an archive record before the outbox copy is
+removed): the next flush, a hook's own or the timer's, finishes the work, and a hook waiting for an answer sees
+its connection close and flushes itself.
+"""
+
+from __future__ import annotations
+
+import time
+
+from tkalert.log import log
+from tkalert.sender.spool.entry import check_message_id
+from tkalert.sender.spool.flusher import FlushReport, flush
+from tkalert.sender.spool.policy import load_policy
+from tkalert.sender.spool.submission import FLUSHED, STOP_MARGIN
+
+READ_WAIT = 1.0  # seconds a connected hook has to send its message id (it sends it right after connecting)
+ROUND_MAX = 500  # hooks answered per round: file descriptors stay well under the default limit of 1024
+LINE_MAX = 256
+
+
+class Round:
+    """The hooks of one round: (connection, message id) pairs, answered together after one flush."""
+
+    def __init__(self, waiters: list):
+        self.waiters = waiters
+
+    def answer(self, line: str) -> None:
+        for conn, _ in self.waiters:
+            try:
+                conn.sendall(line.encode("utf-8") + b"\n")
+            except OSError:  # the hook gave up waiting (its budget): it reads the spool itself
+                pass
+            finally:
+                conn.close()
+
+
+def serve(settings, listener, make_digest, idle: float, clock=time.time) -> int:
+    """Flush for the hooks that connect to `listener` until `idle` seconds pass without one; return how many
+    hooks were answered."""
+    answered, unfinished = 0, False
+    while True:
+        waiting = gather(listener, 0.0 if unfinished else idle)
+        if waiting is None and not unfinished:
+            return answered
+        waiting = waiting or Round([])
+        if not (waiting.waiters or unfinished):  # only connections that sent no id: nothing to flush for
+            continue
+        report = flush_round(settings, make_digest, clock)
+        waiting.answer(f"busy: {report.summary()}" if report.busy else FLUSHED)
+        answered += len(waiting.waiters)
+        unfinished = not (report.complete or report.busy)  # its budget ran out with messages due: go on
+        log.debug("Flushed for %d hook(s): %s", len(waiting.waiters), report.summary())
+
+
+def flush_round(settings, make_digest, clock) -> FlushReport:
+    """One flush, bounded so its answer reaches hooks that wait within the same `[spool] hook_budget`: up to a
+    quarter of it for the flush lock (a timer's flush holds it: that one sends their entries), the rest, less the
+    margin for the message on the wire, for delivery."""
+    budget = load_policy(settings).spool.hook_budget
+    wait = budget / 4
+    return flush(settings, make_digest=make_digest, clock=clock, wait=wait,
+                 budget=max(budget - STOP_MARGIN, budget / 2) - wait)
+
+
+def gather(listener, timeout: float) -> Round | None:
+    """Wait up to `timeout` for a hook, then take every other one already queued; each sends its message id.
+    None: nobody connected."""
+    listener.settimeout(timeout)
+    try:
+        first, _ = listener.accept()
+    except (BlockingIOError, TimeoutError):
+        return None
+    connections = [first]
+    listener.setblocking(False)
+    while len(connections) < ROUND_MAX:
+        try:
+            connections.append(listener.accept()[0])
+        except (BlockingIOError, InterruptedError):
+            break
+    return Round([waiter for waiter in map(read_waiter, connections) if waiter is not None])
+
+
+def read_waiter(conn):
+    """(conn, message id), or None for a connection that sends no id (answered and closed here)."""
+    conn.settimeout(READ_WAIT)
+    line = b""
+    try:
+        while b"\n" not in line and len(line) < LINE_MAX:
+            chunk = conn.recv(LINE_MAX)
+            if not chunk:
+                break
+            line += chunk
+        message_id = check_message_id(line.split(b"\n", 1)[0].decode("ascii"))
+    except (OSError, ValueError):  # UnicodeError is a ValueError
+        Round([(conn, None)]).answer("error: send a spooled message id and a newline")
+        return None
+    return conn, message_id
