@@ -52,7 +52,7 @@ def flusher():
     def start(config: Path, *args: str) -> subprocess.Popen:
         path = socket_of(config)
         child = subprocess.Popen([sys.executable, TKALERT, "flusher", "--config", str(config), "--idle", "60",
-                                  *args], env=daemon_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                                  "--verbose", *args], env=daemon_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         children.append(child)
         deadline = time.monotonic() + 30
         while not _listening(path):  # the flusher renames its socket into place once it listens
@@ -65,7 +65,8 @@ def flusher():
     for child in children:
         if child.poll() is None:
             child.terminate()
-        child.communicate(timeout=30)
+        _, errors = child.communicate(timeout=30)
+        print(f"flusher {child.pid} exit {child.returncode}: {errors.decode()[-2000:]}")  # shown on a failure
 
 
 def _listening(path: str) -> bool:
@@ -79,7 +80,8 @@ def _listening(path: str) -> bool:
     return True
 
 
-SMTP_PATH = ("tkalert.sender.spool.flusher", "tkalert.sender.deliver.plainsmtp", "smtplib", "_ssl", "email")
+SMTP_PATH = ("tkalert.sender.spool.flusher", "tkalert.sender.deliver", "tkalert.sender.deliver.smtp",
+             "tkalert.sender.deliver.plainsmtp", "smtplib", "_ssl", "email")
 
 
 def test_with_the_flusher_the_hook_hands_over_and_the_mail_arrives(config, smtp_sink, flusher):
@@ -92,6 +94,23 @@ def test_with_the_flusher_the_hook_hands_over_and_the_mail_arrives(config, smtp_
     assert "tkalert.sender.spool.handoff" in imported
     assert len(smtp_sink.mails) == 2
     assert [r.state for r in read_log(open_site(load_settings(config)))] == ["sent", "sent"]
+
+
+def test_a_changed_config_is_read_strictly_by_the_hook_and_again_by_the_flusher(config, smtp_sink, flusher):
+    assert hook(config, "--service=RAID")[0].returncode == 0
+    flusher(config)
+    text = config.read_text()
+    config.write_text(text.replace("timeout = 5", "timeout = 5s\nsecurity = sometimes"))
+    done, imported = hook(config, "--service=fans", "--check")
+    assert done.returncode == 3 and b"security" in done.stdout, done.stdout  # refused before anything is written
+    assert [r.service for r in read_log(open_site(load_settings(config)))] == ["RAID"]
+    config.write_text(text.replace("timeout = 5", "timeout = 6"))
+    done, imported = hook(config, "--service=disks", "--check", importtime=True)
+    assert b"sent alert - OK" in done.stdout, done.stdout
+    assert "tkalert.sender.deliver.smtp" in imported  # a config the flusher has not read: the hook reads it
+    done, imported = hook(config, "--service=fans", "--check", importtime=True)
+    assert b"sent alert - OK" in done.stdout and "tkalert.sender.deliver" not in imported  # read again by then
+    assert len(smtp_sink.mails) == 3
 
 
 def test_with_the_flusher_check_says_queued_when_the_vendor_is_down(config, smtp_sink, flusher):

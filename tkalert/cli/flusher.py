@@ -32,16 +32,15 @@ def flusher(config, socket_path, idle, verbose):
     """Flush the spool for the notification hooks that connect to its socket; exit when idle."""
     from tkalert.config.settings import load_settings
     from tkalert.log import log, set_up
-    from tkalert.openpgp.home import resolve_home
-    from tkalert.sender.pipeline import SendOptions, check_options, digest_maker
+    from tkalert.sender.checked import identity
+    from tkalert.sender.pipeline import digest_maker
     from tkalert.sender.spool.resident import serve
     from tkalert.sender.spool.site import open_site
 
     set_up(verbose)
     settings = load_settings(config)
-    options = SendOptions(gnupg_home=resolve_home(settings.gnupg_home, None))
-    check_options(settings, options)  # every destination read (and its transport imported) before the first hook
-    site = open_site(settings)  # as the spool's owner from here on: the socket belongs to that user
+    site = open_site(settings)  # as the spool's owner from here on: the socket and the note belong to that user
+    settings, options, checked = _checked(config)
     listener = activated_socket()
     path = None if listener is not None else (socket_path or site.policy.spool.flusher_socket)
     if path is not None:
@@ -49,7 +48,14 @@ def flusher(config, socket_path, idle, verbose):
     signal.signal(signal.SIGTERM, _stop)
     log.info("tkalert flusher: listening on %s", path or "the socket systemd passed")
     try:
-        answered = serve(settings, listener, digest_maker(settings, options), idle)
+        answered = 0
+        while True:  # a changed config file is read (strictly) again between two rounds
+            answered += serve(settings, listener, digest_maker(settings, options), idle,
+                              current=lambda path=settings.path, noted=checked: identity(path) == noted)
+            if identity(settings.path) == checked:
+                break
+            log.info("tkalert flusher: %s changed, read again", settings.path)
+            settings, options, checked = _checked(config)
     except KeyboardInterrupt:
         answered = None
     finally:
@@ -59,6 +65,22 @@ def flusher(config, socket_path, idle, verbose):
             lock.release()
     log.info("tkalert flusher: %s", "stopped" if answered is None else f"idle, answered {answered} hook(s)")
     return 0
+
+
+def _checked(config):
+    """Settings with every destination read strictly (and its transport imported) before the first hook; noted,
+    so hooks with the same config file need not import the transports (tkalert.sender.checked)."""
+    from tkalert.config.settings import load_settings
+    from tkalert.openpgp.home import resolve_home
+    from tkalert.sender.checked import note_checked
+    from tkalert.sender.pipeline import SendOptions, check_options
+    from tkalert.sender.spool.disk import ensure_dir
+
+    settings = load_settings(config)
+    options = SendOptions(gnupg_home=resolve_home(settings.gnupg_home, None))
+    check_options(settings, options, strict=True)
+    ensure_dir(settings.state_dir)
+    return settings, options, note_checked(settings)
 
 
 def _stop(signum, frame):

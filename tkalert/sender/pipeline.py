@@ -197,7 +197,9 @@ def send_event(event: Event, settings: Settings, options: SendOptions) -> SendRe
     return seal_and_spool(document, stamp, facts_of(event), settings, options).replace(warnings=warnings)
 
 
-def check_options(settings: Settings, options: SendOptions) -> None:
+def check_options(settings: Settings, options: SendOptions, strict: bool = False) -> None:
+    """Refuse a bad command line or config before anything is written; `strict`: read every destination's
+    options even when the resident flusher noted this config file as read already."""
     from tkalert.errors import ConfigError, UsageError
 
     if options.override_to is not None:
@@ -209,10 +211,13 @@ def check_options(settings: Settings, options: SendOptions) -> None:
     if not settings.destinations:
         raise ConfigError(f"{settings.path}: no destination configured: add a [destination NAME] section "
                           "(see tkalert.conf(5))")
-    from tkalert.sender.deliver import open_transport
+    from tkalert.sender.checked import checked_before
 
-    for destination in settings.destinations:  # every option read strictly now: a bad one queues nothing
-        open_transport(destination, settings)
+    if strict or not checked_before(settings):  # the resident flusher read this very file strictly already
+        from tkalert.sender.deliver import open_transport
+
+        for destination in settings.destinations:  # every option read strictly now: a bad one queues nothing
+            open_transport(destination, settings)
     if options.encrypt and not settings.vendor_keys:
         raise ConfigError(f"{settings.path}: no vendor key configured: set vendor_keys (the vendor key's 40-digit "
                           "fingerprint) in [gnupg], or use --disable-gpg-encryption for a test")

@@ -45,9 +45,9 @@ class Round:
                 conn.close()
 
 
-def serve(settings, listener, make_digest, idle: float, clock=time.time) -> int:
-    """Flush for the hooks that connect to `listener` until `idle` seconds pass without one; return how many
-    hooks were answered."""
+def serve(settings, listener, make_digest, idle: float, clock=time.time, current=None) -> int:
+    """Flush for the hooks that connect to `listener` until `idle` seconds pass without one, or, after a round,
+    `current()` says the settings are out of date (the config file changed); return how many hooks were answered."""
     answered, unfinished = 0, False
     while True:
         waiting = gather(listener, 0.0 if unfinished else idle)
@@ -61,6 +61,8 @@ def serve(settings, listener, make_digest, idle: float, clock=time.time) -> int:
         answered += len(waiting.waiters)
         unfinished = not (report.complete or report.busy)  # its budget ran out with messages due: go on
         log.debug("Flushed for %d hook(s): %s", len(waiting.waiters), report.summary())
+        if current is not None and not current():
+            return answered
 
 
 def flush_round(settings, make_digest, clock) -> FlushReport:
