@@ -48,6 +48,35 @@ def test_an_alert_delivered_by_the_hook_imports_none_of_the_heavy_modules(config
     assert "tkalert.sender.spool.flusher" in imported  # it did deliver, through the spool, in this process
 
 
+DELIVERY = ("tkalert.sender.spool.flusher", "tkalert.sender.deliver", "tkalert.sender.deliver.smtp",
+            "tkalert.sender.deliver.plainsmtp", "_ssl", "smtplib", "email")
+
+
+def test_with_the_resident_flusher_the_hook_imports_nothing_of_the_delivery_path(config, smtp_sink):
+    import os
+    import time
+
+    from tkalert.config.settings import load_settings
+    from tkalert.sender.spool import open_site
+
+    assert hook_imports(f"--config={config}", *ALERT, "--service=RAID")[0].returncode == 0
+    path = open_site(load_settings(config)).policy.spool.flusher_socket
+    flusher = subprocess.Popen([sys.executable, str(ROOT / "bin" / "tkalert"), "flusher", f"--config={config}"],
+                               env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)})
+    try:
+        deadline = time.monotonic() + 30
+        while not os.path.exists(path) and time.monotonic() < deadline:  # renamed into place once listening
+            time.sleep(0.02)
+        done, imported = hook_imports(f"--config={config}", *ALERT, "--service=fans", "--check")
+    finally:
+        flusher.terminate()
+        flusher.wait(30)
+    assert done.returncode == 0 and b"sent alert - OK" in done.stdout, done.stderr[-2000:]
+    assert len(smtp_sink.mails) == 2  # the flusher delivered it
+    assert sorted(m for m in HEAVY + DELIVERY if m in imported) == []
+    assert "tkalert.sender.spool.handoff" in imported
+
+
 def test_a_heartbeat_imports_none_of_them_either(config, smtp_sink):
     assert hook_imports(f"--config={config}", "--type=heartbeat")[0].returncode == 0
     done, imported = hook_imports(f"--config={config}", "--type=heartbeat", "--check")
