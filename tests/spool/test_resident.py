@@ -113,6 +113,24 @@ def test_a_changed_config_is_read_strictly_by_the_hook_and_again_by_the_flusher(
     assert len(smtp_sink.mails) == 3
 
 
+def test_with_flusher_wait_check_the_plain_hook_leaves_once_the_flusher_took_it(config, smtp_sink, flusher):
+    with open(config, "a", encoding="utf-8") as fh:
+        fh.write("\n[spool]\nflusher_wait = check\n")
+    assert hook(config, "--service=RAID")[0].returncode == 0
+    flusher(config)
+    done, imported = hook(config, "--service=fans", importtime=True)
+    assert (done.returncode, done.stdout) == (0, b""), done.stderr[-2000:]
+    assert b"tkalert:" not in done.stderr  # handed over is not news: no line, exit 0
+    assert [m for m in SMTP_PATH if m in imported] == []
+    deadline = time.monotonic() + 30
+    while len(smtp_sink.mails) < 2:  # the flusher delivers it after the hook has left
+        assert time.monotonic() < deadline, "the flusher did not deliver the handed message"
+        time.sleep(0.05)
+    done, _ = hook(config, "--service=disks", "--check")  # --check still waits for the word on delivery
+    assert b"sent alert - OK" in done.stdout, done.stdout
+    assert [r.state for r in read_log(open_site(load_settings(config)))] == ["sent"] * 3
+
+
 def test_with_the_flusher_check_says_queued_when_the_vendor_is_down(config, smtp_sink, flusher):
     assert hook(config, "--service=RAID")[0].returncode == 0
     flusher(config)

@@ -32,6 +32,7 @@ PLACEHOLDER_DOMAINS = ("example.com", "example.net", "example.org", "example", "
 
 class SendResult(Record):
     state: str  # delivery: sent | queued (safe in the spool, retried) | failed (in failed/, with the reason) | skipped
+    #             | handed (to the resident flusher, which sends it now: `[spool] flusher_wait = check`)
     document_type: str
     message_id: str | None = None
     reason: str | None = None
@@ -44,6 +45,7 @@ class SendOptions(Record):
     override_to: str | None = None
     trial: bool = False  # `tkalert test --send`: delivered once from a private spool, never queued in the real one
     maintenance: tuple | None = None  # (until, reason): a heartbeat declaring a window (tkalert maintenance)
+    answer_needed: bool = True  # False: the plain hook may leave once the resident flusher took the message
 
     @property
     def private_spool(self) -> bool:
@@ -167,7 +169,7 @@ def spool(message: SealedMessage, settings: Settings, options: SendOptions) -> S
 
     with spool_errors(settings):
         submitted = submit(message, settings, make_digest=digest_maker(settings, options),
-                           override_to=options.override_to)
+                           override_to=options.override_to, answer_needed=options.answer_needed)
     log.info("Spooled %s %s: %s%s", message.document_type, message.message_id, submitted.state,
              f" ({submitted.reason})" if submitted.reason else "")
     if submitted.state == "folded":

@@ -22,6 +22,7 @@ class SpoolPolicy(Record):
     batch_size: int = 100  # messages per connection and flush round
     hook_budget: float = 20.0  # seconds submit may spend delivering (Nagios kills the hook at 30 s)
     flusher_socket: str = ""  # the resident flusher's unix socket (tkalert flusher); "" until load_policy sets it
+    flusher_wait: str = "always"  # always: the hook waits for the flusher's word; check: only --check waits
 
 
 class StormPolicy(Record):
@@ -56,7 +57,8 @@ class Policy(Record):
     categories: Categories
 
 
-SPOOL_KEYS = ("max_age", "retry_base", "retry_cap", "batch_size", "hook_budget", "flusher_socket")
+SPOOL_KEYS = ("max_age", "retry_base", "retry_cap", "batch_size", "hook_budget", "flusher_socket",
+              "flusher_wait")
 STORM_KEYS = ("enabled", "rate", "interval", "repeat_window")
 CATEGORY_KEYS = ("heartbeat", "alerts", "report", "archive", "health")
 GROUP_CATEGORY = "report."  # report.NAME = off: file group NAME of the report (tkalert.sender.report.scope)
@@ -86,6 +88,7 @@ def load_policy(settings) -> Policy:
             batch_size=spool.integer("batch_size", SpoolPolicy.batch_size, low=1),
             hook_budget=spool.duration("hook_budget", SpoolPolicy.hook_budget, positive=False),
             flusher_socket=spool.filename("flusher_socket", os.path.join(settings.spool_dir, SOCKET_NAME)),
+            flusher_wait=spool.choice("flusher_wait", ("always", "check"), SpoolPolicy.flusher_wait),
         ),
         storm=StormPolicy(
             enabled=storm.boolean("enabled", StormPolicy.enabled, spelled="on or off"),

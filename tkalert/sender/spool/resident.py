@@ -2,9 +2,9 @@
 
 Takes a listening unix socket (systemd's, by socket activation, or one bound by tkalert.cli.flusher) and the
 settings. Hooks connect once their entry is durable in outbox/ and send its message id (tkalert.sender.spool.handoff).
-A round: accept every hook waiting on the socket, run one flush (the same `flush` as `tkalert flush`: under the
-flush lock, with storm digests, archive records and back-off unchanged), then answer each of them `flushed` (or
-`busy: ...` when another process kept the flush lock) and close. Hooks that connect during a flush wait in the
+A round: accept every hook waiting on the socket (each is told `taken` once its id is read), run one flush (the
+same `flush` as `tkalert flush`: under the flush lock, with storm digests, archive records and back-off unchanged),
+then answer each of them `flushed` (or `busy: ...` when another process kept the flush lock) and close. Hooks that connect during a flush wait in the
 listen backlog for the next round, so a storm of hooks costs a few flushes, not one each.
 
 It returns after `idle` seconds without a hook; socket activation starts it again on the next connection (one
@@ -21,6 +21,7 @@ import time
 from tkalert.log import log
 from tkalert.sender.spool.entry import check_message_id
 from tkalert.sender.spool.flusher import FlushReport, flush
+from tkalert.sender.spool.handoff import TAKEN
 from tkalert.sender.spool.policy import load_policy
 from tkalert.sender.spool.submission import FLUSHED, STOP_MARGIN
 
@@ -104,6 +105,7 @@ def read_waiter(conn):
                 break
             line += chunk
         message_id = check_message_id(line.split(b"\n", 1)[0].decode("ascii"))
+        conn.sendall(TAKEN.encode("ascii") + b"\n")
     except (OSError, ValueError):  # UnicodeError is a ValueError
         Round([(conn, None)]).answer("error: send a spooled message id and a newline")
         return None

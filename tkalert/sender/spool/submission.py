@@ -28,7 +28,7 @@ from tkalert.record import Record
 from tkalert.sender.message import SealedMessage
 from tkalert.sender.spool.entry import new_entry
 from tkalert.sender.spool.folding import MakeDigest
-from tkalert.sender.spool.handoff import hand_over
+from tkalert.sender.spool.handoff import TAKEN, hand_over
 from tkalert.sender.spool.journal import note
 from tkalert.sender.spool.site import Site, open_site
 from tkalert.sender.spool.storm import StormControl, Verdict
@@ -36,12 +36,12 @@ from tkalert.sender.spool.storm import StormControl, Verdict
 STOP_MARGIN = 3.0  # seconds of the hook budget kept for the message on the wire when the flusher's deadline comes
 POLL = 0.05  # seconds between two looks at the lock and at this message's place while another process flushes
 FLUSHED = "flushed"  # the resident flusher's answer after a flush that saw the entry (tkalert.sender.spool.resident)
-STATES = ("sent", "queued", "folded", "failed", "skipped")
+STATES = ("sent", "queued", "folded", "failed", "skipped", "handed")
 CATEGORY_OF = {"heartbeat": "heartbeat", "alert": "alerts", "report": "report"}
 
 
 class SubmitResult(Record):
-    state: str  # sent | queued | folded | failed | skipped (category switched off in [categories])
+    state: str  # sent | queued | folded | failed | skipped (category switched off in [categories]) | handed
     message_id: str
     reason: str | None = None
 
@@ -52,7 +52,9 @@ class SubmitResult(Record):
 
 
 def submit(message: SealedMessage, settings, *, clock: Callable[[], float] = time.time,
-           make_digest: MakeDigest | None, override_to: str | None = None) -> SubmitResult:
+           make_digest: MakeDigest | None, override_to: str | None = None, answer_needed: bool = True) -> SubmitResult:
+    """answer_needed=False (the plain hook, no --check): with `[spool] flusher_wait = check`, return once the
+    resident flusher took the message ("handed") instead of waiting for its delivery."""
     give_up = time.monotonic()  # plus the budget: it bounds the whole call, storm lock and spool write included
     site = open_site(settings)
     give_up += site.policy.spool.hook_budget
@@ -68,7 +70,10 @@ def submit(message: SealedMessage, settings, *, clock: Callable[[], float] = tim
     if verdict.fold:
         return SubmitResult("folded", message.message_id, verdict.reason)
     try:
-        answer = hand_over(site.policy.spool.flusher_socket, message.message_id, give_up)
+        wait = answer_needed or site.policy.spool.flusher_wait == "always"
+        answer = hand_over(site.policy.spool.flusher_socket, message.message_id, give_up, wait)
+        if answer == TAKEN and not wait:
+            return SubmitResult("handed", message.message_id, "handed to the resident flusher, which sends it now")
         if answer is not None:  # the resident flusher flushed with this entry on disk: read what became of it
             return where_is(site, message.message_id, *([] if answer == FLUSHED else [answer]))
         return flush_once(site, settings, message.message_id, clock, make_digest, give_up)
