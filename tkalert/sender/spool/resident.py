@@ -4,8 +4,9 @@ Takes a listening unix socket (systemd's, by socket activation, or one bound by 
 settings. Hooks connect once their entry is durable in outbox/ and send its message id (tkalert.sender.spool.handoff).
 A round: accept every hook waiting on the socket (each is told `taken` once its id is read), run one flush (the
 same `flush` as `tkalert flush`: under the flush lock, with storm digests, archive records and back-off unchanged),
-then answer each of them `flushed` (or `busy: ...` when another process kept the flush lock) and close. Hooks that connect during a flush wait in the
-listen backlog for the next round, so a storm of hooks costs a few flushes, not one each.
+then answer each of them `flushed` (or `busy: ...` when another process kept the flush lock) and close. Hooks that
+connect during a flush wait in the listen backlog for the next round: a storm of hooks costs a few flushes, not one
+each.
 
 It returns after `idle` seconds without a hook; socket activation starts it again on the next connection (one
 queued in between waits in systemd's socket). Killed at any point, kill -9 included, the flush lock goes with it
