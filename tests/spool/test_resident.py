@@ -113,9 +113,8 @@ def test_a_changed_config_is_read_strictly_by_the_hook_and_again_by_the_flusher(
     assert len(smtp_sink.mails) == 3
 
 
-def test_with_flusher_wait_check_the_plain_hook_leaves_once_the_flusher_took_it(config, smtp_sink, flusher):
-    with open(config, "a", encoding="utf-8") as fh:
-        fh.write("\n[spool]\nflusher_wait = check\n")
+def test_by_default_the_plain_hook_leaves_once_the_flusher_took_it(config, smtp_sink, flusher):
+    assert open_site(load_settings(config)).policy.spool.flusher_wait == "check"
     assert hook(config, "--service=RAID")[0].returncode == 0
     flusher(config)
     done, imported = hook(config, "--service=fans", importtime=True)
@@ -129,6 +128,34 @@ def test_with_flusher_wait_check_the_plain_hook_leaves_once_the_flusher_took_it(
     done, _ = hook(config, "--service=disks", "--check")  # --check still waits for the word on delivery
     assert b"sent alert - OK" in done.stdout, done.stdout
     assert [r.state for r in read_log(open_site(load_settings(config)))] == ["sent"] * 3
+
+
+def test_with_flusher_wait_always_the_plain_hook_waits_for_the_flushers_word(config, smtp_sink, flusher):
+    with open(config, "a", encoding="utf-8") as fh:
+        fh.write("\n[spool]\nflusher_wait = always\n")
+    assert hook(config, "--service=RAID")[0].returncode == 0
+    flusher(config)
+    smtp_sink.stop()
+    done, imported = hook(config, "--service=fans", importtime=True)
+    assert done.returncode == 0 and b"tkalert: queued:" in done.stderr, done.stderr[-2000:]  # the relay's refusal
+    assert [m for m in SMTP_PATH if m in imported] == []  # the flusher tried it, not the hook
+
+
+def test_by_default_the_zabbix_script_and_check_still_wait_for_the_flushers_word(config, smtp_sink, flusher):
+    from tkalert.sender.pipeline import SendOptions
+
+    assert SendOptions(gnupg_home="").answer_needed  # check_tkalert_heartbeat, the Zabbix script, report, maintenance
+    assert hook(config, "--service=RAID")[0].returncode == 0
+    flusher(config)
+    smtp_sink.stop()
+    done, _ = hook(config, "--service=fans")
+    assert (done.returncode, b"tkalert: queued" in done.stderr) == (0, False), done.stderr[-2000:]  # handed, silent
+    done, _ = hook(config, "--service=disks", "--check")
+    assert done.returncode == 1 and b"queued alert for retry" in done.stdout, done.stdout
+    done = subprocess.run([sys.executable, "-m", "tkalert.integrations.zabbix.alert", str(config), "s",
+                           "status=PROBLEM\nhost=h\ntrigger=t\nseverity=4"], capture_output=True, env=daemon_env(),
+                          timeout=60, check=False)
+    assert done.returncode == 0 and b"tkalert-zabbix: queued: " in done.stderr, done.stderr[-2000:]
 
 
 def test_with_the_flusher_check_says_queued_when_the_vendor_is_down(config, smtp_sink, flusher):

@@ -7,9 +7,9 @@ the spool itself (tkalert.sender.spool.submission.where_is), exactly as after a 
 still says sent or queued. The hook imports neither the flusher nor the transports: the resident process has them
 loaded already, and keeps them loaded between events.
 
-With `[spool] flusher_wait = check` a hook without `--check` leaves once the flusher says it took the id (the
-first of its two lines): the entry is durable and the flusher is live; what the relay says is in `tkalert log`,
-failed/ and check_tkalert_spool, but no longer in that hook's exit status.
+With `[spool] flusher_wait = check` (the default) a hook without `--check` leaves once the flusher says it took
+the id (the first of its two lines): the entry is durable and the flusher is live; what the relay says is in
+`tkalert log`, failed/ and check_tkalert_spool, but no longer in that hook's exit status.
 
 Any failure returns None and the hook flushes itself as it would without the helper: no socket (not installed,
 idle with no socket activation), a stale one (ECONNREFUSED after a kill -9), a path longer than a unix socket

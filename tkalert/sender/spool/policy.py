@@ -22,7 +22,7 @@ class SpoolPolicy(Record):
     batch_size: int = 100  # messages per connection and flush round
     hook_budget: float = 20.0  # seconds submit may spend delivering (Nagios kills the hook at 30 s)
     flusher_socket: str = ""  # the resident flusher's unix socket (tkalert flusher); "" until load_policy sets it
-    flusher_wait: str = "always"  # always: the hook waits for the flusher's word; check: only --check waits
+    flusher_wait: str = "check"  # check: only --check waits for the flusher's word; always: every hook waits
 
 
 class StormPolicy(Record):

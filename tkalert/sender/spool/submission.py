@@ -53,7 +53,7 @@ class SubmitResult(Record):
 
 def submit(message: SealedMessage, settings, *, clock: Callable[[], float] = time.time,
            make_digest: MakeDigest | None, override_to: str | None = None, answer_needed: bool = True) -> SubmitResult:
-    """answer_needed=False (the plain hook, no --check): with `[spool] flusher_wait = check`, return once the
+    """answer_needed=False (the plain hook, no --check): with `[spool] flusher_wait = check` (default), return once the
     resident flusher took the message ("handed") instead of waiting for its delivery."""
     give_up = time.monotonic()  # plus the budget: it bounds the whole call, storm lock and spool write included
     site = open_site(settings)
