@@ -23,11 +23,9 @@ import os
 import time
 from _collections_abc import Callable  # collections.abc without the collections package (hook path)
 
-from tkalert.deadline import StillRunning, call_within
 from tkalert.record import Record
 from tkalert.sender.message import SealedMessage
 from tkalert.sender.spool.entry import new_entry
-from tkalert.sender.spool.folding import MakeDigest
 from tkalert.sender.spool.handoff import TAKEN, hand_over
 from tkalert.sender.spool.journal import note
 from tkalert.sender.spool.site import Site, open_site
@@ -52,8 +50,10 @@ class SubmitResult(Record):
 
 
 def submit(message: SealedMessage, settings, *, clock: Callable[[], float] = time.time,
-           make_digest: MakeDigest | None, override_to: str | None = None, answer_needed: bool = True) -> SubmitResult:
-    """answer_needed=False (the plain hook, no --check): with `[spool] flusher_wait = check` (default), return once the
+           make_digest: Callable | None, override_to: str | None = None, answer_needed: bool = True) -> SubmitResult:
+    """make_digest: a tkalert.sender.spool.folding.MakeDigest, used only when the hook flushes itself.
+
+    answer_needed=False (the plain hook, no --check): with `[spool] flusher_wait = check` (default), return once the
     resident flusher took the message ("handed") instead of waiting for its delivery."""
     give_up = time.monotonic()  # plus the budget: it bounds the whole call, storm lock and spool write included
     site = open_site(settings)
@@ -99,6 +99,7 @@ def spool_message(site: Site, message: SealedMessage, now: float, override_to: s
 
 
 def flush_once(site: Site, settings, message_id: str, clock, make_digest, give_up: float) -> SubmitResult:
+    from tkalert.deadline import StillRunning, call_within  # only when the hook flushes itself
     from tkalert.sender.spool.lock import FileLock
 
     budget = site.policy.spool.hook_budget
