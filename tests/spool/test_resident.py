@@ -180,6 +180,28 @@ def test_without_a_flusher_or_with_a_stale_socket_the_hook_flushes_itself(config
     assert len(smtp_sink.mails) == 2
 
 
+def test_a_waiting_hook_is_answered_once_its_outcome_is_in_the_spool_before_the_flush_ends(config, smtp_sink,
+                                                                                           flusher):
+    from tkalert.sender.spool.handoff import hand_over
+    from tkalert.sender.spool.submission import spool_message, where_is
+
+    site = open_site(load_settings(config))
+    smtp_sink.delay = 0.3  # each message after the hook's keeps the flush busy
+    messages = [sealed(service=f"svc{i}") for i in range(8)]
+    now = time.time()
+    for n, message in enumerate(messages):  # the hook's message is the oldest: delivered first
+        assert spool_message(site, message, now + n / 1000) is not None
+    flusher(config)
+    assert hand_over(socket_of(config), messages[0].message_id, time.monotonic() + 60) == "flushed"
+    assert where_is(site, messages[0].message_id).state == "sent"  # the truth, read from the spool
+    assert take_census(site, time.time()).depth > 0  # answered while the others were still being delivered
+    deadline = time.monotonic() + 60
+    while take_census(site, time.time()).depth:
+        assert time.monotonic() < deadline, "the flusher did not deliver the rest"
+        time.sleep(0.05)
+    assert sorted(r.state for r in read_log(site)) == ["sent"] * 8
+
+
 def test_a_flusher_started_by_hand_replaces_a_stale_socket_and_refuses_a_second(config, smtp_sink, flusher):
     path = socket_of(config)
     stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

@@ -4,7 +4,8 @@ Takes a listening unix socket (systemd's, by socket activation, or one bound by 
 settings. Hooks connect once their entry is durable in outbox/ and send its message id (tkalert.sender.spool.handoff).
 A round: accept every hook waiting on the socket (each is told `taken` once its id is read), run one flush (the
 same `flush` as `tkalert flush`: under the flush lock, with storm digests, archive records and back-off unchanged),
-then answer each of them `flushed` (or `busy: ...` when another process kept the flush lock) and close. Hooks that
+answering each of them `flushed` as soon as its message's outcome is recorded in the spool (the others after
+the flush: folded, or not due; `busy: ...` when another process kept the flush lock), and close. Hooks that
 connect during a flush wait in the listen backlog for the next round: a storm of hooks costs a few flushes, not one
 each.
 
@@ -36,6 +37,15 @@ class Round:
 
     def __init__(self, waiters: list):
         self.waiters = waiters
+        self.count = len(waiters)
+
+    def recorded(self, message_id: str) -> None:
+        """The flush just recorded this message's outcome in the spool: answer its hooks now, not after the rest
+        of the flush (the batch's other messages, the connection's end, housekeeping)."""
+        if any(waiting == message_id for _, waiting in self.waiters):
+            done = [waiter for waiter in self.waiters if waiter[1] == message_id]
+            self.waiters = [waiter for waiter in self.waiters if waiter[1] != message_id]
+            Round(done).answer(FLUSHED)
 
     def answer(self, line: str) -> None:
         for conn, _ in self.waiters:
@@ -58,23 +68,24 @@ def serve(settings, listener, make_digest, idle: float, clock=time.time, current
         waiting = waiting or Round([])
         if not (waiting.waiters or unfinished):  # only connections that sent no id: nothing to flush for
             continue
-        report = flush_round(settings, make_digest, clock)
-        waiting.answer(f"busy: {report.summary()}" if report.busy else FLUSHED)
-        answered += len(waiting.waiters)
+        report = flush_round(settings, make_digest, clock, waiting.recorded)
+        waiting.answer(f"busy: {report.summary()}" if report.busy else FLUSHED)  # the rest (folded, not due, busy)
+        answered += waiting.count
         unfinished = not (report.complete or report.busy)  # its budget ran out with messages due: go on
-        log.debug("Flushed for %d hook(s): %s", len(waiting.waiters), report.summary())
+        log.debug("Flushed for %d hook(s): %s", waiting.count, report.summary())
         if current is not None and not current():
             return answered
 
 
-def flush_round(settings, make_digest, clock) -> FlushReport:
+def flush_round(settings, make_digest, clock, on_recorded=None) -> FlushReport:
     """One flush, bounded so its answer reaches hooks that wait within the same `[spool] hook_budget`: up to a
     quarter of it for the flush lock (a timer's flush holds it: that one sends their entries), the rest, less the
-    margin for the message on the wire, for delivery."""
+    margin for the message on the wire, for delivery. A hook is answered as soon as its message's outcome is
+    recorded (`on_recorded`): archived before its outbox copy goes, so where_is reads the truth from then on."""
     budget = load_policy(settings).spool.hook_budget
     wait = budget / 4
     return flush(settings, make_digest=make_digest, clock=clock, wait=wait,
-                 budget=max(budget - STOP_MARGIN, budget / 2) - wait)
+                 budget=max(budget - STOP_MARGIN, budget / 2) - wait, on_recorded=on_recorded)
 
 
 def gather(listener, timeout: float) -> Round | None:
