@@ -48,6 +48,43 @@ def test_an_alert_delivered_by_the_hook_imports_none_of_the_heavy_modules(config
     assert "tkalert.sender.spool.flusher" in imported  # it did deliver, through the spool, in this process
 
 
+# Only a hook that flushes for itself needs these (the flush lock, its deadline thread, the digest maker's types);
+# `types` and `math` gave one name each to the settings and the event readers.
+SELF_FLUSH = ("tkalert.deadline", "tkalert.sender.spool.lock", "tkalert.sender.spool.folding", "types", "math")
+DELIVERY = ("tkalert.sender.spool.flusher", "tkalert.sender.deliver", "tkalert.sender.deliver.smtp",
+            "tkalert.sender.deliver.plainsmtp", "_ssl", "smtplib", "email")
+
+
+def test_with_the_resident_flusher_the_hook_imports_nothing_of_the_delivery_path(config, smtp_sink):
+    import os
+    import time
+
+    from tkalert.config.settings import load_settings
+    from tkalert.sender.spool import open_site
+
+    assert hook_imports(f"--config={config}", *ALERT, "--service=RAID")[0].returncode == 0
+    path = open_site(load_settings(config)).policy.spool.flusher_socket
+    flusher = subprocess.Popen([sys.executable, str(ROOT / "bin" / "tkalert"), "flusher", f"--config={config}"],
+                               env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)})
+    try:
+        deadline = time.monotonic() + 30
+        while not os.path.exists(path) and time.monotonic() < deadline:  # renamed into place once listening
+            time.sleep(0.02)
+        done, imported = hook_imports(f"--config={config}", *ALERT, "--service=fans", "--check")
+        handed, handed_imports = hook_imports(f"--config={config}", *ALERT, "--service=disks")  # flusher_wait = check
+        while len(smtp_sink.mails) < 3 and time.monotonic() < deadline + 30:  # it leaves before the delivery
+            time.sleep(0.05)
+    finally:
+        flusher.terminate()
+        flusher.wait(30)
+    assert done.returncode == 0 and b"sent alert - OK" in done.stdout, done.stderr[-2000:]
+    assert (handed.returncode, handed.stdout) == (0, b""), handed.stderr[-2000:]
+    assert len(smtp_sink.mails) == 3  # the flusher delivered them
+    for modules in (imported, handed_imports):
+        assert sorted(m for m in HEAVY + DELIVERY + SELF_FLUSH if m in modules) == []
+        assert "tkalert.sender.spool.handoff" in modules
+
+
 def test_a_heartbeat_imports_none_of_them_either(config, smtp_sink):
     assert hook_imports(f"--config={config}", "--type=heartbeat")[0].returncode == 0
     done, imported = hook_imports(f"--config={config}", "--type=heartbeat", "--check")

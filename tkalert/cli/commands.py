@@ -9,6 +9,7 @@ COMMANDS = {
     "demo": "tkalert.cli.demo:demo",
     "test": "tkalert.cli.selftest:test_setup",
     "flush": "tkalert.cli.spoolcmds:flush",
+    "flusher": "tkalert.cli.flusher:flusher",
     "log": "tkalert.cli.spoolcmds:log",
     "maintenance": "tkalert.cli.maintenance:maintenance",
     "show": "tkalert.cli.spoolcmds:show",

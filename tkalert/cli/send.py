@@ -208,6 +208,7 @@ def _send(event, settings, params: dict, started: float) -> int:
         gnupg_home=resolve_home(settings.gnupg_home, params["gnupg_config"]),
         encrypt=not params["disable_gpg_encryption"],
         override_to=params["override_target_mail"] or None,
+        answer_needed=bool(params["check"]),
     )
     result = send_event(event, settings, options)
     for warning in result.warnings:
@@ -219,7 +220,8 @@ def _send(event, settings, params: dict, started: float) -> int:
 
 # SendResult.state -> plugin state and words (check_tkalert_heartbeat judges the same way)
 CHECK_LINES = {"sent": ("OK", "sent {}"), "queued": ("WARNING", "queued {} for retry"),
-               "skipped": ("WARNING", "did not send {}"), "failed": ("CRITICAL", "could not send {}")}
+               "skipped": ("WARNING", "did not send {}"), "failed": ("CRITICAL", "could not send {}"),
+               "handed": ("OK", "handed {} to the resident flusher")}
 
 
 def _check_line(result, started: float) -> int:
@@ -234,8 +236,8 @@ def _check_line(result, started: float) -> int:
 def _exit_code(result) -> int:
     for warning in result.warnings:
         print(f"tkalert: warning: {one_line(warning)}", file=sys.stderr)
-    if result.state in ("sent", "queued", "skipped"):
-        if result.state != "sent":
+    if result.state in ("sent", "queued", "skipped", "handed"):
+        if result.state not in ("sent", "handed"):
             print(f"tkalert: {result.state}: {one_line(result.reason or '')}", file=sys.stderr)
         return 0
     return fail(f"could not send {result.document_type}: {result.reason}", 1)

@@ -15,12 +15,13 @@ the same errors.
 from __future__ import annotations
 
 import os
-from types import MappingProxyType
 from _collections_abc import Mapping  # collections.abc without the collections package (hook path)
 
 from tkalert.config.fields import Section
 from tkalert.errors import ConfigError, one_line
 from tkalert.record import Record
+
+MappingProxyType = type(type.__dict__)  # types.MappingProxyType without the types module (the hook path)
 
 DEFAULT_CONFIG = "/etc/tkalert/tkalert.conf"
 DEFAULT_GNUPG_CONFIG = "/etc/tkalert/gnupg.conf"

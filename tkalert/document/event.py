@@ -10,12 +10,11 @@ carry, lone surrogates from undecodable argv bytes among them, are U+FFFD, so la
 
 from __future__ import annotations
 
-import math
-
 from tkalert.document.text import xml_chars
 from tkalert.errors import UsageError
 from tkalert.record import Record
 
+INFINITY = float("inf")  # math.isfinite without the math module (the hook path)
 EVENT_TYPES = ("heartbeat", "service", "host", "test")
 SERVICE_STATES = ("OK", "WARNING", "CRITICAL", "UNKNOWN")
 HOST_STATES = ("UP", "DOWN", "UNREACHABLE")
@@ -113,7 +112,7 @@ def _number(value, name: str) -> float | None:
         number = float(value)
     except (TypeError, ValueError):
         raise UsageError(f"{option_of(name)} must be a number of seconds, not {_shown(value)}") from None
-    if not math.isfinite(number) or number < 0:
+    if not 0 <= number < INFINITY:  # NaN compares false: refused too
         raise UsageError(f"{option_of(name)} must be a finite number of seconds >= 0, not {_shown(value)}")
     return number
 

@@ -32,6 +32,7 @@ PLACEHOLDER_DOMAINS = ("example.com", "example.net", "example.org", "example", "
 
 class SendResult(Record):
     state: str  # delivery: sent | queued (safe in the spool, retried) | failed (in failed/, with the reason) | skipped
+    #             | handed (to the resident flusher, which sends it now: `[spool] flusher_wait = check`)
     document_type: str
     message_id: str | None = None
     reason: str | None = None
@@ -44,6 +45,7 @@ class SendOptions(Record):
     override_to: str | None = None
     trial: bool = False  # `tkalert test --send`: delivered once from a private spool, never queued in the real one
     maintenance: tuple | None = None  # (until, reason): a heartbeat declaring a window (tkalert maintenance)
+    answer_needed: bool = True  # False: the plain hook may leave once the resident flusher took the message
 
     @property
     def private_spool(self) -> bool:
@@ -167,7 +169,7 @@ def spool(message: SealedMessage, settings: Settings, options: SendOptions) -> S
 
     with spool_errors(settings):
         submitted = submit(message, settings, make_digest=digest_maker(settings, options),
-                           override_to=options.override_to)
+                           override_to=options.override_to, answer_needed=options.answer_needed)
     log.info("Spooled %s %s: %s%s", message.document_type, message.message_id, submitted.state,
              f" ({submitted.reason})" if submitted.reason else "")
     if submitted.state == "folded":
@@ -197,7 +199,9 @@ def send_event(event: Event, settings: Settings, options: SendOptions) -> SendRe
     return seal_and_spool(document, stamp, facts_of(event), settings, options).replace(warnings=warnings)
 
 
-def check_options(settings: Settings, options: SendOptions) -> None:
+def check_options(settings: Settings, options: SendOptions, strict: bool = False) -> None:
+    """Refuse a bad command line or config before anything is written; `strict`: read every destination's
+    options even when the resident flusher noted this config file as read already."""
     from tkalert.errors import ConfigError, UsageError
 
     if options.override_to is not None:
@@ -209,10 +213,13 @@ def check_options(settings: Settings, options: SendOptions) -> None:
     if not settings.destinations:
         raise ConfigError(f"{settings.path}: no destination configured: add a [destination NAME] section "
                           "(see tkalert.conf(5))")
-    from tkalert.sender.deliver import open_transport
+    from tkalert.sender.checked import checked_before
 
-    for destination in settings.destinations:  # every option read strictly now: a bad one queues nothing
-        open_transport(destination, settings)
+    if strict or not checked_before(settings):  # the resident flusher read this very file strictly already
+        from tkalert.sender.deliver import open_transport
+
+        for destination in settings.destinations:  # every option read strictly now: a bad one queues nothing
+            open_transport(destination, settings)
     if options.encrypt and not settings.vendor_keys:
         raise ConfigError(f"{settings.path}: no vendor key configured: set vendor_keys (the vendor key's 40-digit "
                           "fingerprint) in [gnupg], or use --disable-gpg-encryption for a test")

@@ -66,8 +66,9 @@ class FlushReport:
 class Flusher:
     def __init__(self, settings, policy: Policy, outbox: Outbox, archive: Archive, clock: Callable[[], float],
                  make_digest: MakeDigest | None, deadline: float | None = None, ignore_backoff: bool = False,
-                 housekeeping: bool | None = None):
+                 housekeeping: bool | None = None, on_recorded: Callable[[str], None] | None = None):
         self.settings = settings
+        self.on_recorded = on_recorded  # called with a message id once its outcome is in the spool (the resident)
         self.housekeeping = housekeeping  # None: when the stamp says it is due; True: now; False: not at all
         self.ignore_backoff = ignore_backoff  # `tkalert flush --now`: the admin fixed the cause, try everything
         self.policy = policy
@@ -261,6 +262,8 @@ class Flusher:
             self.outbox.save(entry.with_status("queued", next_try=retry, last_error=outcome.error, **tried))
             self.report.deferred[entry.message_id] = outcome.error or "not delivered"
             note(self.settings, "deferred", entry.message, outcome.error)
+        if self.on_recorded is not None:  # archived, in failed/ or back in outbox/ with its error: where_is says so
+            self.on_recorded(entry.message_id)
         if self.deadline is not None and time.monotonic() >= self.deadline:
             raise BudgetSpent
 
@@ -291,10 +294,11 @@ def set_stamp(stamp: str, tmp_dir: str, now: float) -> None:
 
 def flush(settings, *, make_digest: MakeDigest | None, clock: Callable[[], float] = time.time,
           wait: float | None = 0, budget: float | None = None, ignore_backoff: bool = False,
-          housekeeping: bool | None = None) -> FlushReport:
+          housekeeping: bool | None = None, on_recorded: Callable[[str], None] | None = None) -> FlushReport:
     """Deliver everything due. wait: seconds to wait for the flush lock (0: don't, None: for ever);
     budget: seconds of real time after which no new message starts; ignore_backoff: everything queued is due;
-    housekeeping: prune the archive and sweep the storm memory (None: if an hour has passed since the last time)."""
+    housekeeping: prune the archive and sweep the storm memory (None: if an hour has passed since the last time);
+    on_recorded: told each message id whose outcome (sent, deferred, failed) was just recorded in the spool."""
     from tkalert.sender.spool.lock import FileLock
     from tkalert.sender.spool.site import open_site
 
@@ -305,7 +309,7 @@ def flush(settings, *, make_digest: MakeDigest | None, clock: Callable[[], float
     try:
         deadline = None if budget is None else time.monotonic() + budget
         return Flusher(settings, site.policy, site.outbox, site.archive, clock, make_digest, deadline,
-                       ignore_backoff, housekeeping).run()
+                       ignore_backoff, housekeeping, on_recorded).run()
     finally:
         lock.release()
 

@@ -21,6 +21,8 @@ class SpoolPolicy(Record):
     retry_cap: float = 3600.0  # back-off never grows beyond this
     batch_size: int = 100  # messages per connection and flush round
     hook_budget: float = 20.0  # seconds submit may spend delivering (Nagios kills the hook at 30 s)
+    flusher_socket: str = ""  # the resident flusher's unix socket (tkalert flusher); "" until load_policy sets it
+    flusher_wait: str = "check"  # check: only --check waits for the flusher's word; always: every hook waits
 
 
 class StormPolicy(Record):
@@ -55,11 +57,13 @@ class Policy(Record):
     categories: Categories
 
 
-SPOOL_KEYS = ("max_age", "retry_base", "retry_cap", "batch_size", "hook_budget")
+SPOOL_KEYS = ("max_age", "retry_base", "retry_cap", "batch_size", "hook_budget", "flusher_socket",
+              "flusher_wait")
 STORM_KEYS = ("enabled", "rate", "interval", "repeat_window")
 CATEGORY_KEYS = ("heartbeat", "alerts", "report", "archive", "health")
 GROUP_CATEGORY = "report."  # report.NAME = off: file group NAME of the report (tkalert.sender.report.scope)
 ARCHIVE_KEYS = ("keep", "dir")
+SOCKET_NAME = "flusher.sock"  # next to the spool's areas: the spool's owner owns the directory (0700)
 
 
 def load_policy(settings) -> Policy:
@@ -83,6 +87,8 @@ def load_policy(settings) -> Policy:
             retry_cap=spool.duration("retry_cap", SpoolPolicy.retry_cap),
             batch_size=spool.integer("batch_size", SpoolPolicy.batch_size, low=1),
             hook_budget=spool.duration("hook_budget", SpoolPolicy.hook_budget, positive=False),
+            flusher_socket=spool.filename("flusher_socket", os.path.join(settings.spool_dir, SOCKET_NAME)),
+            flusher_wait=spool.choice("flusher_wait", ("always", "check"), SpoolPolicy.flusher_wait),
         ),
         storm=StormPolicy(
             enabled=storm.boolean("enabled", StormPolicy.enabled, spelled="on or off"),

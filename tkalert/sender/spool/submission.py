@@ -11,6 +11,10 @@ Then one flush, within `[spool] hook_budget` seconds in all, so the hook returns
 submit waits until that process has sent this message or lets go of the lock; it then reads what became of the
 message from the spool itself (sent, failed, queued with its last error). Whatever is left is delivered by the
 timer's `tkalert flush`.
+
+When a resident flusher listens (`tkalert flusher`, socket-activated under systemd), the hook hands the flush to it
+instead (tkalert.sender.spool.handoff) and waits, within the same budget, for its word; it flushes itself as above
+when none answers.
 """
 
 from __future__ import annotations
@@ -19,23 +23,23 @@ import os
 import time
 from _collections_abc import Callable  # collections.abc without the collections package (hook path)
 
-from tkalert.deadline import StillRunning, call_within
 from tkalert.record import Record
 from tkalert.sender.message import SealedMessage
 from tkalert.sender.spool.entry import new_entry
-from tkalert.sender.spool.folding import MakeDigest
+from tkalert.sender.spool.handoff import TAKEN, hand_over
 from tkalert.sender.spool.journal import note
 from tkalert.sender.spool.site import Site, open_site
 from tkalert.sender.spool.storm import StormControl, Verdict
 
 STOP_MARGIN = 3.0  # seconds of the hook budget kept for the message on the wire when the flusher's deadline comes
 POLL = 0.05  # seconds between two looks at the lock and at this message's place while another process flushes
-STATES = ("sent", "queued", "folded", "failed", "skipped")
+FLUSHED = "flushed"  # the resident flusher's answer after a flush that saw the entry (tkalert.sender.spool.resident)
+STATES = ("sent", "queued", "folded", "failed", "skipped", "handed")
 CATEGORY_OF = {"heartbeat": "heartbeat", "alert": "alerts", "report": "report"}
 
 
 class SubmitResult(Record):
-    state: str  # sent | queued | folded | failed | skipped (category switched off in [categories])
+    state: str  # sent | queued | folded | failed | skipped (category switched off in [categories]) | handed
     message_id: str
     reason: str | None = None
 
@@ -46,7 +50,11 @@ class SubmitResult(Record):
 
 
 def submit(message: SealedMessage, settings, *, clock: Callable[[], float] = time.time,
-           make_digest: MakeDigest | None, override_to: str | None = None) -> SubmitResult:
+           make_digest: Callable | None, override_to: str | None = None, answer_needed: bool = True) -> SubmitResult:
+    """make_digest: a tkalert.sender.spool.folding.MakeDigest, used only when the hook flushes itself.
+
+    answer_needed=False (the plain hook, no --check): with `[spool] flusher_wait = check` (default), return once the
+    resident flusher took the message ("handed") instead of waiting for its delivery."""
     give_up = time.monotonic()  # plus the budget: it bounds the whole call, storm lock and spool write included
     site = open_site(settings)
     give_up += site.policy.spool.hook_budget
@@ -62,6 +70,12 @@ def submit(message: SealedMessage, settings, *, clock: Callable[[], float] = tim
     if verdict.fold:
         return SubmitResult("folded", message.message_id, verdict.reason)
     try:
+        wait = answer_needed or site.policy.spool.flusher_wait == "always"
+        answer = hand_over(site.policy.spool.flusher_socket, message.message_id, give_up, wait)
+        if answer == TAKEN and not wait:
+            return SubmitResult("handed", message.message_id, "handed to the resident flusher, which sends it now")
+        if answer is not None:  # the resident flusher flushed with this entry on disk: read what became of it
+            return where_is(site, message.message_id, *([] if answer == FLUSHED else [answer]))
         return flush_once(site, settings, message.message_id, clock, make_digest, give_up)
     except Exception as exc:  # the entry is durable: report, never raise (a retry by the caller duplicates)
         from tkalert.errors import one_line
@@ -85,6 +99,7 @@ def spool_message(site: Site, message: SealedMessage, now: float, override_to: s
 
 
 def flush_once(site: Site, settings, message_id: str, clock, make_digest, give_up: float) -> SubmitResult:
+    from tkalert.deadline import StillRunning, call_within  # only when the hook flushes itself
     from tkalert.sender.spool.lock import FileLock
 
     budget = site.policy.spool.hook_budget
