@@ -128,3 +128,28 @@ def _limits(max_bytes: int):
     from tkalert.receiver.open import Limits
 
     return Limits(document=DocumentLimits(max_bytes=max_bytes))
+
+
+def test_a_name_inside_the_message_never_chooses_where_plaintext_is_written(keys, wanted, tmp_path, workdir):
+    """A literal packet may carry any file name (`gpg --set-filename`); with `use-embedded-filename` in the vendor
+    home's gpg.conf, gpg would write there: the batch run overrides it, so the plaintext stays in its folder."""
+    import shutil
+    import subprocess
+
+    from tkalert.openpgp.keys import kill_agent
+
+    home = tmp_path / "vendor"
+    shutil.copytree(keys.vendor_home, home, ignore=shutil.ignore_patterns("S.*", "*.lock"))
+    (home / "gpg.conf").write_text("use-embedded-filename\n")
+    escape = tmp_path / "escaped"
+    payload = subprocess.run(
+        ["gpg", "--homedir", str(keys.sender_home), "--batch", "--trust-model", "always", "--local-user",
+         f"{keys.system}!", "--set-filename", str(escape), "--sign", "--encrypt", "--recipient", keys.vendor],
+        input=b"<x/>", capture_output=True, check=True).stdout
+    try:
+        (opening,) = decrypt_files([payload], home, workdir, passphrase=wanted.passphrase)
+    finally:
+        kill_agent(home)
+    assert not escape.exists()
+    assert opening is not None and opening.plaintext == b"<x/>"
+    assert os.listdir(workdir) == []

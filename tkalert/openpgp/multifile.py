@@ -82,7 +82,8 @@ def _run(folder: Path, count: int, home: Path, passphrase: str | None, max_outpu
     status_read, status_write = os.pipe()
     secret_fd, fds = _passphrase_pipe(passphrase)
     command = ["gpg", "--homedir", str(home), *OPTIONS, "--status-fd", str(status_write),
-               *(["--passphrase-fd", str(secret_fd)] if secret_fd is not None else []), "--decrypt-files"]
+               *(["--passphrase-fd", str(secret_fd)] if secret_fd is not None else []),
+               "--no-use-embedded-filename", "--decrypt-files"]  # never a name from the sender (nor gpg.conf)
     try:
         child = subprocess.Popen(command, cwd=folder, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE, pass_fds=(status_write, *fds))
