@@ -24,6 +24,7 @@ from cast.plugins import ROOT, daemon_env
 
 from .spoolkit import sealed
 
+from tkalert.cli.flusher import _answers
 from tkalert.config.settings import load_settings
 from tkalert.sender.spool import flush, open_site, read_log, take_census
 
@@ -55,7 +56,7 @@ def flusher():
                                   "--verbose", *args], env=daemon_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         children.append(child)
         deadline = time.monotonic() + 30
-        while not _listening(path):  # the flusher renames its socket into place once it listens
+        while not _answers(path):  # the flusher renames its socket into place once it listens
             assert child.poll() is None, child.stderr.read().decode()
             assert time.monotonic() < deadline, "the flusher did not start"
             time.sleep(0.02)
@@ -67,17 +68,6 @@ def flusher():
             child.terminate()
         _, errors = child.communicate(timeout=30)
         print(f"flusher {child.pid} exit {child.returncode}: {errors.decode()[-2000:]}")  # shown on a failure
-
-
-def _listening(path: str) -> bool:
-    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        probe.connect(path)
-    except OSError:
-        return False
-    finally:
-        probe.close()
-    return True
 
 
 SMTP_PATH = ("tkalert.sender.spool.flusher", "tkalert.sender.deliver", "tkalert.sender.deliver.smtp",

@@ -24,14 +24,13 @@ from __future__ import annotations
 import os
 import resource
 import shutil
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 from tkalert.errors import SealError
 from tkalert.openpgp.home import checked_home
-from tkalert.openpgp.unseal import OPTIONS, Opening, _opening, _passphrase_pipe, _pump
+from tkalert.openpgp.unseal import OPTIONS, Opening, _opening, _passphrase_pipe, _pump, _spawn
 
 # The keywords that make a file's status doubtful even when gpg also says DECRYPTION_OKAY: the single path decides.
 DOUBTFUL = {"NODATA", "ERROR", "FAILURE", "DECRYPTION_FAILED", "BADMDC", "NO_SECKEY", "NO_PUBKEY", "BADSIG",
@@ -84,15 +83,7 @@ def _run(folder: Path, count: int, home: Path, passphrase: str | None, max_outpu
     command = ["gpg", "--homedir", str(home), *OPTIONS, "--status-fd", str(status_write),
                *(["--passphrase-fd", str(secret_fd)] if secret_fd is not None else []),
                "--no-use-embedded-filename", "--decrypt-files"]  # never a name from the sender (nor gpg.conf)
-    try:
-        child = subprocess.Popen(command, cwd=folder, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                 stderr=subprocess.PIPE, pass_fds=(status_write, *fds))
-    except OSError as exc:
-        os.close(status_read)
-        raise SealError(f"cannot run gpg: {exc.strerror} (install gnupg: apt-get install gnupg)") from None
-    finally:
-        for fd in (status_write, *fds):
-            os.close(fd)
+    child = _spawn(command, status_read, status_write, fds, cwd=folder)
     names = "".join(f"{number}.gpg\n" for number in range(count)).encode("ascii")
     with open(status_read, "rb", buffering=0) as status:
         try:  # gpg waits for the names on stdin, so the cap is set before it writes a byte of plaintext

@@ -83,19 +83,24 @@ def decrypt(payload: bytes, home: Path, *, passphrase: str | None = None, keyrin
     command = ["gpg", "--homedir", str(home), *OPTIONS, "--status-fd", str(status_write),
                *(["--keyring", str(keyring)] if keyring else []),
                *(["--passphrase-fd", str(secret_fd)] if secret_fd is not None else []), "--decrypt"]
+    child = _spawn(command, status_read, status_write, fds)
+    with open(status_read, "rb", buffering=0) as status:
+        pumped = _pump(child, payload, status, max_output, time.monotonic() + timeout)
+    lines = pumped.status.decode("utf-8", "replace").splitlines()
+    return _opening(pumped.plaintext, lines, pumped.over_limit, pumped.timed_out, _last_line(pumped.stderr), home)
+
+
+def _spawn(command: list[str], status_read: int, status_write: int, fds: tuple, cwd=None) -> subprocess.Popen:
+    """gpg started with the status pipe's write end (and the passphrase pipe's) passed, then closed here."""
     try:
-        child = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                 pass_fds=(status_write, *fds))
+        return subprocess.Popen(command, cwd=cwd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, pass_fds=(status_write, *fds))
     except OSError as exc:
         os.close(status_read)
         raise SealError(f"cannot run gpg: {exc.strerror} (install gnupg: apt-get install gnupg)") from None
     finally:
         for fd in (status_write, *fds):
             os.close(fd)
-    with open(status_read, "rb", buffering=0) as status:
-        pumped = _pump(child, payload, status, max_output, time.monotonic() + timeout)
-    lines = pumped.status.decode("utf-8", "replace").splitlines()
-    return _opening(pumped.plaintext, lines, pumped.over_limit, pumped.timed_out, _last_line(pumped.stderr), home)
 
 
 def _passphrase_pipe(passphrase: str | None) -> tuple[int | None, tuple[int, ...]]:
