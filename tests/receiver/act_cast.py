@@ -46,8 +46,9 @@ def opened(kind: str, owner, system_id: str, fields: dict | None = None, message
                   first_contact_key=None, fields=values, events=(), document=b"<doc/>")
 
 
-def receive(config, kind: str, owner, system_id: str, when: datetime, **kwargs):
-    """One message through the judge and act, in one transaction, as the worker does; the judged Message."""
+def receive(config, kind: str, owner, system_id: str, when: datetime, batch=None, **kwargs):
+    """One message through the judge and act, in one transaction, as the worker does; the judged Message. With a
+    `batch` (judge.Batch), as one of a worker's batch: inside the caller's transaction, its flush the caller's."""
     from django.db import transaction
 
     from tkalert.receiver.act import act_on_verdict
@@ -57,8 +58,8 @@ def receive(config, kind: str, owner, system_id: str, when: datetime, **kwargs):
     with transaction.atomic():
         message = Message.objects.create(raw=b"raw", channel="smtp", received_at=when,
                                          state=Message.State.DONE, processed_at=when)
-        judged = judge(message, opened(kind, owner, system_id, **kwargs), Rules())
-        act_on_verdict(judged, config)
+        judged = judge(message, opened(kind, owner, system_id, **kwargs), Rules(), batch=batch)
+        act_on_verdict(judged, config, batch)
     return judged
 
 
@@ -67,10 +68,10 @@ def heartbeat(config, owner, system_id: str, when: datetime, **kwargs):
 
 
 def alert(config, owner, system_id: str, when: datetime, state: str, service: str = "IPMI Sensors",
-          host: str = "host1.example.com", message_id: str | None = None):
+          host: str = "host1.example.com", message_id: str | None = None, batch=None):
     fields = {"host/name": host, "host/status": "UP", "host/server-serial": "90000xxxxx", "service/name": service,
               "service/status": state, "service/plugin-output": f"{state}: PS 1"}
-    return receive(config, "alert", owner, system_id, when, fields=fields, message_id=message_id)
+    return receive(config, "alert", owner, system_id, when, batch=batch, fields=fields, message_id=message_id)
 
 
 def outbox(**filters) -> list:

@@ -96,6 +96,44 @@ def test_an_episode_opened_in_maintenance_makes_no_ticket(acting):
     assert [o.purpose for o in outbox()] == ["ticket-open"]
 
 
+def test_a_batch_reads_an_episode_once_and_reads_it_again_when_another_worker_changed_it(acting):
+    """A worker's batch keeps the open episode it read (a storm's alerts for one service cost one SELECT); when
+    another worker changed that episode meanwhile, the compare-and-set loses and the episode is read again, so a
+    recovery still closes it and its ticket."""
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from tkalert.receiver.judge import Batch
+    from tkalert.receiver.models import Episode
+
+    acme = contract()
+    system("sys-1", acme)
+    alert(acting, acme, "sys-1", at(0), "WARNING")
+    with transaction.atomic():
+        batch = Batch()
+        with CaptureQueriesContext(connection) as queries:
+            for minute in range(1, 6):
+                alert(acting, acme, "sys-1", at(minute / 60), "WARNING", batch=batch)
+        assert sum("FROM \"receiver_episode\"" in q["sql"] for q in queries.captured_queries) == 1
+        # another worker's change, committed between this batch's read and its next alert
+        Episode.objects.filter(service="IPMI Sensors").update(state="CRITICAL", changes=1)
+        alert(acting, acme, "sys-1", at(0.2), "OK", batch=batch)
+        batch.flush()
+    episode = Episode.objects.get(service="IPMI Sensors")
+    assert (episode.state, episode.closed_at, episode.changes) == ("OK", at(0.2), 1)
+    assert [o.purpose for o in outbox()] == ["ticket-open", "ticket-close"]
+    with transaction.atomic():
+        batch = Batch()
+        alert(acting, acme, "sys-1", at(1), "CRITICAL", batch=batch)  # a new episode, kept by the batch
+        alert(acting, acme, "sys-1", at(1.1), "CRITICAL", batch=batch)
+        alert(acting, acme, "sys-1", at(1.2), "OK", batch=batch)
+        alert(acting, acme, "sys-1", at(1.3), "OK", batch=batch)  # closed: nothing open any more
+        batch.flush()
+    assert [o.purpose for o in outbox()] == ["ticket-open", "ticket-close", "ticket-open", "ticket-close"]
+    reopened = Episode.objects.get(opened_at=at(1))
+    assert (reopened.state, reopened.closed_at, reopened.repeats) == ("OK", at(1.2), 1)
+
+
 class Hook(BaseHTTPRequestHandler):
     received: list = []
     secret = b"webhook secret"

@@ -47,44 +47,73 @@ def act_on(message: Message, config, batch=None) -> None:
 
 
 def act_on_alert(message: Message, config, batch=None) -> None:
-    from tkalert.receiver.tickets import ticket_event
-
-    fields, now = message.fields or {}, message.received_at
+    fields = message.fields or {}
     host = fields.get("host/name", "")
     service = fields.get("service/name", "")
     state = (fields.get("service/status") if service else fields.get("host/status")) or "UNKNOWN"
     state = state.upper()
-    episode = open_episode(message.system_id, host, service)
-    if episode is None:
-        if state in RECOVERED:
+    for _ in range(RACES):
+        episode = open_episode(message.system_id, host, service, batch)
+        if episode is None:
+            if state not in RECOVERED:
+                open_new(message, host, service, state, config, batch)
             return
-        episode = Episode.objects.create(
-            system_id=message.system_id, host=host, service=service, state=state, output=output_of(fields),
-            opened_at=now, updated_at=now, first_message=message,
-            suppressed=in_maintenance(message.system_id, now))
-        from tkalert.receiver.outbox import message_id_for
+        if alert_on(episode, message, state, config, batch):
+            return
+        if batch is not None:  # another worker changed it since this batch read it: read it again
+            batch.episodes.pop(episode_key(episode), None)
 
-        Episode.objects.filter(pk=episode.pk).update(thread_id=message_id_for(f"episode:{episode.pk}:open"))
-        ticket_event(episode, message, "open", config.act, now)
-        return
+
+RACES = 3  # reads of an episode that another worker keeps changing under this one (a bound, never reached)
+
+
+def open_new(message: Message, host: str, service: str, state: str, config, batch=None) -> Episode:
+    """The first problem state: a new episode and its ticket."""
+    from tkalert.receiver.outbox import message_id_for
+    from tkalert.receiver.tickets import ticket_event
+
+    now = message.received_at
+    episode = Episode.objects.create(
+        system_id=message.system_id, host=host, service=service, state=state, output=output_of(message.fields or {}),
+        opened_at=now, updated_at=now, first_message=message, suppressed=in_maintenance(message.system_id, now))
+    episode.thread_id = message_id_for(f"episode:{episode.pk}:open")
+    Episode.objects.filter(pk=episode.pk).update(thread_id=episode.thread_id)
+    if batch is not None:
+        batch.episodes[episode_key(episode)] = episode
+    ticket_event(episode, message, "open", config.act, now)
+    return episode
+
+
+def alert_on(episode: Episode, message: Message, state: str, config, batch=None) -> bool:
+    """Another alert for an open episode: False when its compare-and-set lost (another worker changed the
+    episode since it was read), for the caller to read it again."""
+    from tkalert.receiver.tickets import ticket_event
+
+    now, output = message.received_at, output_of(message.fields or {})
     owed = batch.repeats.get(episode.pk) if batch is not None else None
     if now < (max(episode.updated_at, owed.updated_at) if owed else episode.updated_at):
-        return  # an older report arriving late
+        return True  # an older report arriving late
     if state == episode.state and batch is not None:
-        batch.repeats[episode.pk] = Repeats(episode.state, now, (owed.count if owed else 0) + 1, output_of(fields))
-        return
+        batch.repeats[episode.pk] = Repeats(episode.state, now, (owed.count if owed else 0) + 1, output)
+        return True
     if owed:  # the repeats before a change are written first, as they came
         write_repeats({episode.pk: batch.repeats.pop(episode.pk)})
     mine = Episode.objects.filter(pk=episode.pk, state=episode.state, closed_at=None)
     if state in RECOVERED:
-        if mine.update(state=state, closed_at=now, updated_at=now, output=output_of(fields)):
-            episode.refresh_from_db()
-            ticket_event(episode, message, "close", config.act, now)
+        if not mine.update(state=state, closed_at=now, updated_at=now, output=output):
+            return False
+        episode.refresh_from_db()
+        if batch is not None:
+            batch.episodes.pop(episode_key(episode), None)
+        ticket_event(episode, message, "close", config.act, now)
     elif state == episode.state:
-        repeated(episode, now, output_of(fields))
-    elif mine.update(state=state, changes=F("changes") + 1, updated_at=now, output=output_of(fields)):
+        repeated(episode, now, output)
+    elif mine.update(state=state, changes=F("changes") + 1, updated_at=now, output=output):
         episode.refresh_from_db()
         ticket_event(episode, message, "change", config.act, now)
+    else:
+        return False
+    return True
 
 
 # The two statements of every repeated alert (the most common message after heartbeats), as SQL written once: the
@@ -106,10 +135,22 @@ class Repeats:
     output: str  # the newest
 
 
-def open_episode(system_id: int, host: str, service: str) -> Episode | None:
-    """The open episode of (system, host, service): one at most (the one_open_episode constraint)."""
+def open_episode(system_id: int, host: str, service: str, batch=None) -> Episode | None:
+    """The open episode of (system, host, service): one at most (the one_open_episode constraint). With a `batch`,
+    read once per batch: its later alerts for the same service (a storm's) find it in memory, kept up to date with
+    what this batch changes; a compare-and-set that loses to another worker drops it (act_on_alert reads again)."""
+    key = (system_id, host, service)
+    if batch is not None and key in batch.episodes:
+        return batch.episodes[key]
     sql = OPEN_EPISODE.format(table=connection.ops.quote_name(Episode._meta.db_table))
-    return next(iter(Episode.objects.raw(sql, [system_id, host, service])), None)
+    episode = next(iter(Episode.objects.raw(sql, [system_id, host, service])), None)
+    if batch is not None and episode is not None:
+        batch.episodes[key] = episode
+    return episode
+
+
+def episode_key(episode: Episode) -> tuple:
+    return episode.system_id, episode.host, episode.service
 
 
 def repeated(episode: Episode, now: datetime, output: str) -> None:

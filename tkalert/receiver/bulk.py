@@ -60,20 +60,9 @@ def insert_new(model, fields: Sequence[str], rows: Sequence[tuple], returning: S
     adapted = _adapted(model, fields, rows)
     back = f" RETURNING {', '.join(returning)}" if returning else ""
     if postgresql():
-        # a column with one value for all rows (a batch's `now`, a state) goes once, not as an array
-        picks, arrays, names, scalars, lists = [], [], [], [], []
-        for index, (kind, column) in enumerate(zip(types, adapted, strict=True)):
-            if index > 0 and all(value == column[0] for value in column):
-                picks.append(f"%b::{kind}")
-                scalars.append(column[0])
-            else:
-                picks.append(f"u.c{index}")
-                arrays.append(f"%b::{kind}[]")
-                names.append(f"c{index}")
-                lists.append(column)
-        params = scalars + lists
-        return _bound(f"INSERT INTO {table} ({columns}) SELECT {', '.join(picks)} FROM unnest({', '.join(arrays)}) "
-                      f"AS u({', '.join(names)}) ON CONFLICT DO NOTHING{back}", params, fetch=bool(returning))
+        picks, source, params = _unnest(types, adapted)
+        return _bound(f"INSERT INTO {table} ({columns}) SELECT {', '.join(picks)} FROM {source} "
+                      f"ON CONFLICT DO NOTHING{back}", params, fetch=bool(returning))
     with connection.cursor() as cursor:
         values = list(zip(*adapted, strict=True))
         if not returning:
@@ -88,6 +77,35 @@ def insert_new(model, fields: Sequence[str], rows: Sequence[tuple], returning: S
                            [value for row in chunk for value in row])
             found += cursor.fetchall()
         return found
+
+
+def with_defaults(model, fields: Sequence[str], rows: Sequence[tuple]) -> tuple[list[str], list[tuple]]:
+    """`fields` and `rows` completed with every other column's default, as Model.save would write them (a raw
+    INSERT gets no default from Django, and the columns have none in the database)."""
+    given = set(fields)
+    rest = [f for f in model._meta.concrete_fields if not f.primary_key and f.name not in given]
+    defaults = tuple(f.get_default() for f in rest)
+    return [*fields, *(f.name for f in rest)], [(*row, *defaults) for row in rows]
+
+
+def update_rows(model, fields: Sequence[str], rows: Sequence[tuple]) -> None:
+    """UPDATE each row by its id with its own values: rows are (id, values in the order of `fields`). One statement
+    on PostgreSQL (`UPDATE ... FROM unnest(...)`), one executemany of a statement compiled once on SQLite."""
+    if not rows:
+        return
+    table, _, types = _columns(model, fields)
+    quote = connection.ops.quote_name
+    names = [quote(model._meta.get_field(name).column) for name in fields]
+    adapted = _adapted(model, ["id", *fields], rows)
+    if postgresql():
+        picks, source, params = _unnest(["bigint", *types], adapted)
+        sets = ", ".join(f"{name} = {pick}" for name, pick in zip(names, picks[1:], strict=True))
+        _bound(f"UPDATE {table} SET {sets} FROM {source} WHERE {table}.id = {picks[0]}", params)
+        return
+    sets = ", ".join(f"{name} = %s" for name in names)
+    with connection.cursor() as cursor:
+        cursor.executemany(f"UPDATE {table} SET {sets} WHERE id = %s",
+                           [(*values, pk) for pk, *values in zip(*adapted, strict=True)])
 
 
 def update_where(model, ids: Iterable[int], changes: dict, condition: str = "", params: Sequence = ()) -> list[int]:
@@ -105,6 +123,24 @@ def update_where(model, ids: Iterable[int], changes: dict, condition: str = "", 
         cursor.execute(f"UPDATE {table} SET {sets} WHERE {where}{' AND ' + condition if condition else ''} "
                        "RETURNING id", [*value_row, *where_params, *params])
         return [pk for pk, in cursor.fetchall()]
+
+
+def _unnest(types: Sequence[str], columns: Sequence[list]) -> tuple[list[str], str, list]:
+    """PostgreSQL: the columns as one `unnest` of arrays (binary parameters): each column's expression, the FROM
+    source and the parameters. A column with one value for all rows (a batch's `now`, a state, all NULL) goes
+    once, not as an array; the first column always as an array (it gives the row count)."""
+    picks, arrays, names, scalars, lists = [], [], [], [], []
+    for index, (kind, column) in enumerate(zip(types, columns, strict=True)):
+        if index > 0 and all(value == column[0] for value in column):
+            picks.append(f"%b::{kind}")
+            scalars.append(column[0])
+        else:
+            picks.append(f"u.c{index}")
+            arrays.append(f"%b::{kind}[]")
+            names.append(f"c{index}")
+            lists.append(column)
+    # the scalars come first in the SQL text (in the SELECT or SET list), the arrays after (in FROM)
+    return picks, f"unnest({', '.join(arrays)}) AS u({', '.join(names)})", scalars + lists
 
 
 def _bound(sql: str, params: list, fetch: bool = False) -> list[tuple]:

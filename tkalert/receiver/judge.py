@@ -16,10 +16,10 @@ An accepted first contact pins its signer (trust on first use); an accepted hear
 own. Nothing here raises for bad input: every outcome is data on the Message row.
 
 A worker judges a batch in one transaction and hands a `Batch`: what the transaction already read (contracts,
-systems, the message ids and sequences accepted before) is read once per batch instead of once per message, and
-what it owes is written once, at the batch's end (`Batch.flush`): each system's newest sequence, each episode's
-repeats (tkalert.receiver.act), and the verdicts, in one executemany (one round trip on PostgreSQL, where a
-statement's latency, not its work, is the cost). Nothing in the transaction reads a verdict back before the
+systems, open episodes, the message ids and sequences accepted before) is read once per batch instead of once per
+message, and what it owes is written once, at the batch's end (`Batch.flush`): each system's newest sequence, each
+episode's repeats (tkalert.receiver.act), and the verdicts, in one statement (on PostgreSQL a statement's
+latency, not its work, is the cost). Nothing in the transaction reads a verdict back before the
 flush: accepted ids and sequences are followed in memory. Without a batch (a retry one by one, the tests) every
 message reads for itself, and the same flush follows it at once.
 """
@@ -28,7 +28,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db import connection
 from django.db.models import F, Q
 
 from tkalert.errors import one_line
@@ -59,6 +58,7 @@ class Batch:
     sequences_of: set | None = None  # system ids whose accepted sequences were read (load_sequences)
     judged: list = field(default_factory=list)  # Messages decided whose UPDATE is owed
     repeats: dict = field(default_factory=dict)  # Episode pk -> act.Repeats owed
+    episodes: dict = field(default_factory=dict)  # (system pk, host, service) -> its open Episode (act.open_episode)
 
     def load_accepted(self, message_ids) -> None:
         """The ids among `message_ids` accepted before: one query for the batch instead of one per message."""
@@ -257,24 +257,14 @@ def decide(message: Message, verdict: str, reason: str, detail: str, batch: Batc
 
 
 def save_judged(messages: list[Message]) -> None:
-    """Only what the judge decides (the raw bytes, possibly megabytes, are never written again), one UPDATE per
-    message whose SQL is built once (Model.save(update_fields=...) compiles it again for every message), all in
-    one executemany. Each value is prepared by its own field, as the ORM would."""
-    if not messages:
-        return
-    fields = [Message._meta.get_field(name) for name in JUDGED]
-    rows = [[*(f.get_db_prep_save(getattr(message, f.attname), connection) for f in fields), message.pk]
-            for message in messages]
-    with connection.cursor() as cursor:
-        cursor.executemany(_judged_sql(connection.vendor), rows)
+    """Only what the judge decides (the raw bytes, possibly megabytes, are never written again), all messages in
+    one statement (tkalert.receiver.bulk.update_rows: on PostgreSQL one UPDATE over arrays, on SQLite one
+    executemany of an UPDATE compiled once; Model.save(update_fields=...) compiles it again for every message)."""
+    from tkalert.receiver.bulk import update_rows
 
-
-def _judged_sql(vendor: str, cache: dict = {}) -> str:  # noqa: B006 (one SQL text per database vendor)
-    if vendor not in cache:
-        quote = connection.ops.quote_name
-        columns = ", ".join(f"{quote(Message._meta.get_field(name).column)} = %s" for name in JUDGED)
-        cache[vendor] = f"UPDATE {quote(Message._meta.db_table)} SET {columns} WHERE {quote('id')} = %s"
-    return cache[vendor]
+    attnames = [Message._meta.get_field(name).attname for name in JUDGED]
+    update_rows(Message, JUDGED, [(message.pk, *(getattr(message, name) for name in attnames))
+                                  for message in messages])
 
 
 def _is_refusal(opened) -> bool:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from django.db import transaction
 
+from tkalert.receiver.bulk import insert_new, with_defaults
 from tkalert.receiver.ingest.store import Stored, waiting
 from tkalert.receiver.models import Message
 
@@ -71,12 +72,16 @@ def _import(store_dir: Path, limit: int) -> list[Path]:
             continue  # another worker imported and removed it meanwhile
     if not batch:
         return []
+    fields, rows = with_defaults(Message, IMPORTED, [row_for(stored, data) for stored, data in batch])
     with transaction.atomic():
-        Message.objects.bulk_create([row_for(stored, data) for stored, data in batch], ignore_conflicts=True)
+        insert_new(Message, fields, rows)  # a file another worker imported first: its row stays as it is
     return [stored.path for stored, _ in batch]
 
 
-def row_for(stored: Stored, data: bytes) -> Message:
+IMPORTED = ("store_name", "raw", "channel", "received_at", "state")
+
+
+def row_for(stored: Stored, data: bytes) -> tuple:
+    """A file's values for IMPORTED."""
     received = datetime.fromtimestamp(stored.received_ns / 1e9, tz=timezone.utc)
-    return Message(store_name=stored.path.name, raw=data, channel=stored.channel, received_at=received,
-                   state=Message.State.STORED)
+    return stored.path.name, data, stored.channel, received, Message.State.STORED.value
