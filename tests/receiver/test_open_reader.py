@@ -115,3 +115,32 @@ def test_a_fresh_process_validates_in_many_threads_at_once():
                               capture_output=True, text=True, timeout=120, check=False)
         assert done.returncode == 0, done.stderr
         assert done.stdout.split("\n") == ["refused: schema", "valid", ""]
+
+
+def test_signed_times_read_as_strptime_reads_them():
+    """opened.utc reads the canonical UtcTime without strptime: the same datetime, or the same error, for every
+    day of four years (leap days included) at random times, impossible dates, and XML Schema's 24:00:00."""
+    import random
+    from datetime import datetime, timedelta, timezone
+
+    from tkalert.receiver.opened import utc
+
+    def strptime(text):
+        try:
+            return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+        except ValueError:
+            return ValueError
+
+    def read(text):
+        try:
+            return utc(text)
+        except ValueError:
+            return ValueError
+
+    shuffle = random.Random(3339)
+    day = datetime(2023, 1, 1, tzinfo=timezone.utc)
+    texts = [f"{day + timedelta(days=n, seconds=shuffle.randrange(86400)):%Y-%m-%dT%H:%M:%SZ}" for n in range(1461)]
+    texts += ["2026-02-29T00:00:00Z", "2026-13-01T00:00:00Z", "2026-12-03T23:59:60Z", "2026-1-3T9:3:0Z",
+              "0000-01-01T00:00:00Z"]
+    assert all(read(text) == strptime(text) for text in texts)
+    assert utc("2024-02-29T24:00:00Z") == datetime(2024, 3, 1, tzinfo=timezone.utc)

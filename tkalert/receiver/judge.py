@@ -218,20 +218,19 @@ def accept(message: Message, system: System, opened, batch: Batch | None = None)
         batch.accepted_ids.add(opened.message_id)
     if batch is not None and opened.sequence is not None:
         batch.accepted_sequences.add((system.pk, opened.sequence))
-    rows = System.objects.filter(pk=system.pk)
     if opened.sequence is not None and (system.last_sequence is None or system.last_sequence < opened.sequence):
         system.last_sequence = opened.sequence
         if batch is None:
-            rows.filter(Q(last_sequence__isnull=True) | Q(last_sequence__lt=opened.sequence)).update(
-                last_sequence=opened.sequence)
+            System.objects.filter(Q(last_sequence__isnull=True) | Q(last_sequence__lt=opened.sequence),
+                                  pk=system.pk).update(last_sequence=opened.sequence)
         else:
             batch.sequences[system.pk] = opened.sequence
     if opened.document_type == "heartbeat":  # the newest one names the contact and the contract (its auth key):
         fields = opened.fields  # a system registered by `systems trust` before first contact has none till then
         contact = (fields.get("contact-name", system.contact_name), fields.get("contact-mail", system.contact_mail))
-        if rows.filter(Q(last_seen__isnull=True) | Q(last_seen__lte=message.received_at)).update(
-                last_seen=message.received_at, contact_name=contact[0], contact_mail=contact[1],
-                contract=message.contract):
+        newer = Q(last_seen__isnull=True) | Q(last_seen__lte=message.received_at)
+        if System.objects.filter(newer, pk=system.pk).update(last_seen=message.received_at, contact_name=contact[0],
+                                                              contact_mail=contact[1], contract=message.contract):
             system.last_seen, (system.contact_name, system.contact_mail) = message.received_at, contact
             system.contract = message.contract
 

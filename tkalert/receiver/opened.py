@@ -8,6 +8,7 @@ in its fields but each in `events`, an `Opened` of its own.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
@@ -66,7 +67,13 @@ def utc(text: str) -> datetime:
     day's midnight. ValueError or OverflowError when Python cannot hold it (9999-12-31T24:00:00Z)."""
     if text.endswith("T24:00:00Z"):
         return datetime.strptime(text[:10], "%Y-%m-%d").replace(tzinfo=timezone.utc) + timedelta(days=1)
+    if CANONICAL.fullmatch(text):  # what every sender writes, read without strptime's cost (a tenth)
+        return datetime(int(text[:4]), int(text[5:7]), int(text[8:10]), int(text[11:13]), int(text[14:16]),
+                        int(text[17:19]), tzinfo=timezone.utc)
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+
+
+CANONICAL = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", re.ASCII)
 
 
 def _elements(parent):
