@@ -57,6 +57,7 @@ def browser(width: int = 1400, height: int = 900):
         options.add_argument(argument)
     driver = webdriver.Chrome(service=Service(executable_path=DRIVER), options=options)
     driver.set_page_load_timeout(30)
+    driver.implicitly_wait(10)  # a click that submits a form returns before the next page is there
     try:
         yield driver
     finally:
