@@ -239,8 +239,9 @@ def quarantine(message: Message, reason: str, detail: str = "", batch: Batch | N
     return decide(message, QUARANTINED, reason, detail, batch)
 
 
-JUDGED = ["verdict", "reason", "detail", "message_id", "auth_key", "document_type", "sequence", "fields", "document",
-          "legacy", "signer", "signed_at", "clock_skew", "contract", "service_invalid", "system"]
+JUDGED = ["state", "processed_at", "verdict", "reason", "detail", "message_id", "auth_key", "document_type",
+          "sequence", "fields", "document", "legacy", "signer", "signed_at", "clock_skew", "contract",
+          "service_invalid", "system"]
 
 
 def decide(message: Message, verdict: str, reason: str, detail: str, batch: Batch | None = None) -> Message:

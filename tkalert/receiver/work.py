@@ -11,12 +11,14 @@ The steps, as healthchecks' sendalerts does them, each small and saying whether 
    writer per worker; a message that run did not open with certainty is opened alone, as before, so verdicts are
    the same either way. The batch's raw bytes are read in one query beforehand, and the pins open asks for are
    read once per batch (`BatchDirectory`);
-4. `finish_batch` confirms each claim (`UPDATE ... WHERE id AND state='claimed' AND claim_token`, rowcount 1
-   wins) and judges it, the whole batch in one transaction (one commit, one fsync on SQLite, instead of one per
-   message; tkalert.receiver.judge.Batch reads contracts, systems and earlier message ids once per batch): a row
-   another worker took over meanwhile is skipped, nothing of this worker's is kept for it. If two
-   workers race to accept the same message id, the unique index refuses the second commit: the batch is judged
-   again message by message, and that message becomes a duplicate;
+4. `finish_batch` confirms each claim (`SELECT ... WHERE id AND state='claimed' AND claim_token FOR UPDATE`: the
+   rows still this claim's are locked until the commit and become `done` with their verdicts, one UPDATE for the
+   batch; the single path confirms with an UPDATE whose rowcount says who won) and judges it, the whole batch in
+   one transaction (one commit, one fsync on SQLite, instead of one per message; tkalert.receiver.judge.Batch
+   reads contracts, systems and earlier message ids once per batch): a row another worker took over meanwhile is
+   skipped, nothing of this worker's is kept for it. If two workers race to accept the same message id, the
+   unique index refuses the second commit: the batch is judged again message by message, and that message
+   becomes a duplicate;
 5. a key pinned on first contact is imported into the vendor home after the commit (open reads it from there
    for the system's later messages; if this process dies first, the next message that carries the key does it).
 The receiver's own trouble while opening (gpg missing, the vendor home unusable, a wrong passphrase: open's
@@ -370,17 +372,17 @@ class Worker:
         return None
 
     def judge_batch(self, token: str, outcomes: list) -> list[Message | None]:
-        """Inside a transaction: confirm the batch's claims at once (the rows still ours are locked, then set
-        done: one compare-and-set for the batch), then judge each; None for a row another worker took over."""
+        """Inside a transaction: confirm the batch's claims at once (the rows still ours are locked until the
+        commit; they become done with their verdicts), then judge each; None for a row another worker took over."""
         from tkalert.receiver.judge import Batch
 
         ids = [message_id for message_id, _ in outcomes]
         mine = Message.objects.select_for_update().filter(id__in=ids, state=Message.State.CLAIMED,
                                                           claim_token=token)
         won = set(mine.values_list("id", flat=True))
-        Message.objects.filter(id__in=won, state=Message.State.CLAIMED, claim_token=token).update(
-            state=Message.State.DONE, processed_at=self.clock())
-        rows = Message.objects.defer("raw").in_bulk(won)
+        rows, now = Message.objects.defer("raw").in_bulk(won), self.clock()
+        for row in rows.values():  # written with the verdict (judge.save_judged): one new row version, not two
+            row.state, row.processed_at = Message.State.DONE, now
         batch = Batch()
         ours = [opened for message_id, opened in outcomes if message_id in won]
         batch.load_accepted(message_id for opened in ours for message_id in _message_ids(opened))
