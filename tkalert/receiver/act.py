@@ -64,7 +64,7 @@ def act_on_alert(message: Message, config, batch=None) -> None:
             batch.episodes.pop(episode_key(episode), None)
 
 
-RACES = 3  # reads of an episode that another worker keeps changing under this one (a bound, never reached)
+RACES = 3  # reads of an episode that other workers keep changing under this one: a bound on the retries
 
 
 def open_new(message: Message, host: str, service: str, state: str, config, batch=None) -> Episode:
